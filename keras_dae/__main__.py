@@ -1,0 +1,5 @@
+import sys
+
+from keras_dae.cli import main
+
+sys.exit(main())

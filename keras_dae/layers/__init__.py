@@ -1,0 +1,13 @@
+"""Corruption layers and σ-embeddings."""
+
+from keras_dae.layers.adversarial import AdversarialNoise as AdversarialNoise
+from keras_dae.layers.base import Corruption as Corruption
+from keras_dae.layers.compose import Compose as Compose
+from keras_dae.layers.embedding import FiLM as FiLM
+from keras_dae.layers.embedding import SigmaChannel as SigmaChannel
+from keras_dae.layers.embedding import SinusoidalEmbedding as SinusoidalEmbedding
+from keras_dae.layers.gaussian import AdditiveGaussian as AdditiveGaussian
+from keras_dae.layers.impulse import SaltAndPepper as SaltAndPepper
+from keras_dae.layers.masking import BlockMasking as BlockMasking
+from keras_dae.layers.masking import GaussianMasking as GaussianMasking
+from keras_dae.layers.masking import MaskingNoise as MaskingNoise

@@ -1,0 +1,33 @@
+import os
+import pathlib
+
+import keras
+import numpy as np
+import pytest
+
+DATA_ROOT = pathlib.Path(os.environ.get("KERAS_DAE_DATA", pathlib.Path(__file__).parents[1] / ".." / "shared" / "data"))
+
+
+def pytest_report_header(config):
+    return f"keras backend: {keras.backend.backend()}, keras {keras.__version__}, data: {DATA_ROOT}"
+
+
+@pytest.fixture(autouse=True)
+def _clean_keras_state():
+    keras.utils.clear_session()
+    keras.config.set_dtype_policy("float32")
+    yield
+    keras.config.set_dtype_policy("float32")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def mnist_path():
+    path = DATA_ROOT / "mnist" / "mnist.npz"
+    if not path.exists():
+        pytest.skip(f"MNIST not found at {path}; set KERAS_DAE_DATA")
+    return path

@@ -1,0 +1,233 @@
+"""Every corruption layer and σ-embedding through the shared layer test, plus the
+properties all corruptions share: identity at inference, fresh noise at every step of a
+compiled fit, reproducible runs, mixed precision, argument validation."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_dae import layers
+from tests import helpers
+
+CORRUPTIONS = {
+    "gaussian_fixed": (layers.AdditiveGaussian, {"sigma": 0.2, "seed": 1}),
+    "gaussian_range": (
+        layers.AdditiveGaussian,
+        {"sigma_range": (0.01, 1.0), "sigma_distribution": "log_uniform", "clip": (0.0, 1.0), "seed": 1},
+    ),
+    "masking": (layers.MaskingNoise, {"rate": 0.25, "seed": 1}),
+    "salt_and_pepper": (layers.SaltAndPepper, {"rate": 0.2, "seed": 1}),
+    "gaussian_masking": (layers.GaussianMasking, {"rate": 0.3, "sigma": 0.5, "seed": 1}),
+    "blocks": (layers.BlockMasking, {"block_size": (3, 2), "num_blocks": 2, "seed": 1}),
+    "compose": (
+        layers.Compose,
+        {"corruptions": [layers.MaskingNoise(0.2, seed=2), layers.AdditiveGaussian(sigma=0.1, seed=3)]},
+    ),
+}
+SHAPES = {"vectors": (4, 12), "sequences": (4, 10, 3), "images": (4, 8, 8, 2)}
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+def test_corruption_layer(name, tmp_path):
+    cls, kwargs = CORRUPTIONS[name]
+    helpers.run_layer_test(cls, kwargs, (4, 8, 8, 2), tmp_path, call_kwargs={"training": True})
+
+
+def test_adversarial_layer(tmp_path):
+    def loss_fn(v):
+        return keras.ops.mean(keras.ops.square(v - 0.5))
+
+    helpers.run_layer_test(
+        layers.AdversarialNoise,
+        {"epsilon": 0.1, "steps": 2, "norm": "l2"},
+        (4, 8, 8, 2),
+        tmp_path,
+        call_kwargs={"training": True, "loss_fn": loss_fn},
+        run_training=False,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+@pytest.mark.parametrize("rank", sorted(SHAPES))
+def test_identity_at_inference_any_rank(name, rank):
+    cls, kwargs = CORRUPTIONS[name]
+    if name == "blocks" and rank != "images":
+        kwargs = {"block_size": 2, "num_blocks": 2, "seed": 1}
+    layer = cls(**kwargs)
+    x = helpers.random_inputs(SHAPES[rank])
+    np.testing.assert_array_equal(helpers.to_numpy(layer(x)), x)
+    np.testing.assert_array_equal(helpers.to_numpy(layer(x, training=False)), x)
+    y, info = layer(x, training=True, return_info=True)
+    assert tuple(y.shape) == x.shape
+    assert tuple(info["sigma"].shape) == (x.shape[0],)
+    assert tuple(info["mask"].shape) == x.shape
+    assert not np.array_equal(helpers.to_numpy(y), x)
+
+
+@pytest.mark.parametrize("name", ["gaussian_range", "masking", "blocks", "compose"])
+def test_fresh_noise_each_step_of_compiled_fit_and_reproducible(name):
+    cls, kwargs = CORRUPTIONS[name]
+    x = helpers.random_inputs((8, 6, 6, 1), seed=3)
+
+    def factory():
+        config = cls(**kwargs).get_config()
+        return cls.from_config(config)
+
+    first = helpers.record_corruptions(factory, x, epochs=3)
+    for a, b in [(0, 1), (1, 2), (0, 2)]:
+        assert not np.array_equal(first[a], first[b]), f"steps {a} and {b} drew the same corruption"
+    keras.utils.clear_session()
+    second = helpers.record_corruptions(factory, x, epochs=3)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_jit_compile_smoke():
+    """The one `jit_compile=True` fit per backend (torch compiles with inductor)."""
+    x = helpers.random_inputs((8, 6, 6, 1), seed=4)
+    draws = helpers.record_corruptions(
+        lambda: layers.AdditiveGaussian(sigma_range=(0.1, 0.5), seed=5), x, epochs=2, jit_compile=True
+    )
+    assert not np.array_equal(draws[0], draws[1])
+    assert np.all(np.isfinite(draws))
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+def test_mixed_precision(name, policy):
+    cls, kwargs = CORRUPTIONS[name]
+    keras.config.set_dtype_policy(policy)
+    if name == "compose":
+        kwargs = {"corruptions": [layers.MaskingNoise(0.2, seed=2), layers.AdditiveGaussian(sigma=0.1, seed=3)]}
+    layer = cls(**kwargs)
+    x = helpers.random_inputs((4, 8, 8, 2))
+    y, info = layer(x, training=True, return_info=True)
+    compute = policy.split("_")[1]
+    assert keras.backend.standardize_dtype(y.dtype) == compute
+    assert keras.backend.standardize_dtype(info["mask"].dtype) == compute
+    assert np.all(np.isfinite(helpers.to_numpy(y).astype("float32")))
+    assert keras.backend.standardize_dtype(layer(x).dtype) == compute
+
+
+def test_mixed_precision_adversarial():
+    keras.config.set_dtype_policy("mixed_float16")
+    layer = layers.AdversarialNoise(epsilon=0.1)
+    x = helpers.random_inputs((4, 8, 8, 2))
+    y = layer(x, training=True, loss_fn=lambda v: keras.ops.mean(keras.ops.square(v)))
+    assert keras.backend.standardize_dtype(y.dtype) == "float16"
+    assert np.max(np.abs(helpers.to_numpy(y).astype("float32") - x)) <= 0.1 + 1e-3
+
+
+def test_corrupt_outside_training_is_reproducible():
+    layer = layers.Compose([layers.MaskingNoise(0.3), layers.AdditiveGaussian(sigma=0.2)])
+    x = helpers.random_inputs((4, 8, 8, 1))
+    a = helpers.to_numpy(layer.corrupt(x, seed=7))
+    b = helpers.to_numpy(layer.corrupt(x, seed=7))
+    c = helpers.to_numpy(layer.corrupt(x, seed=8))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    state = [helpers.to_numpy(v) for v in layer.weights]
+    layer.corrupt(x, seed=9)
+    for before, v in zip(state, layer.weights):
+        np.testing.assert_array_equal(before, helpers.to_numpy(v))
+
+
+def test_compose_merges_info():
+    layer = layers.Compose([layers.MaskingNoise(0.5, seed=1), layers.AdditiveGaussian(sigma=0.3, seed=2)])
+    x = np.ones((16, 10), "float32")
+    y, info = layer(x, training=True, return_info=True)
+    np.testing.assert_allclose(helpers.to_numpy(info["sigma"]), 0.3, rtol=1e-6)
+    mask = helpers.to_numpy(info["mask"])
+    assert set(np.unique(mask)) == {0.0, 1.0}
+    assert 0.35 < mask.mean() < 0.65
+
+
+def test_set_sigma_changes_the_noise_level():
+    layer = layers.AdditiveGaussian(sigma=0.1, seed=0)
+    x = np.zeros((64, 100), "float32")
+    layer.set_sigma(0.5)
+    y, info = layer(x, training=True, return_info=True)
+    np.testing.assert_allclose(helpers.to_numpy(info["sigma"]), 0.5)
+    assert abs(np.std(helpers.to_numpy(y)) - 0.5) < 0.02
+    layer.set_sigma(sigma_range=(0.2, 0.4))
+    sigma = helpers.to_numpy(layer(x, training=True, return_info=True)[1]["sigma"])
+    assert sigma.min() >= 0.2 and sigma.max() <= 0.4
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, needle",
+    [
+        (layers.AdditiveGaussian, {"sigma": -1}, "sigma=-1"),
+        (layers.AdditiveGaussian, {}, "exactly one"),
+        (layers.AdditiveGaussian, {"sigma": 0.1, "sigma_range": (0, 1)}, "exactly one"),
+        (layers.AdditiveGaussian, {"sigma_range": (0.5, 0.1)}, "sigma_range=(0.5, 0.1)"),
+        (layers.AdditiveGaussian, {"sigma_range": (0, 1), "sigma_distribution": "log_uniform"}, "lower bound"),
+        (layers.AdditiveGaussian, {"sigma": 0.1, "sigma_distribution": "normal"}, "sigma_distribution='normal'"),
+        (layers.MaskingNoise, {"rate": 1.5}, "rate=1.5"),
+        (layers.SaltAndPepper, {"rate": 0.1, "low": 1, "high": 0}, "low=1"),
+        (layers.GaussianMasking, {"rate": 0.1, "sigma": -2}, "sigma=-2"),
+        (layers.BlockMasking, {"block_size": 0}, "block_size=0"),
+        (layers.BlockMasking, {"block_size": 2, "num_blocks": 1, "rate": 0.1}, "at most one"),
+        (layers.AdversarialNoise, {"epsilon": 0.1, "norm": "l1"}, "norm='l1'"),
+        (layers.AdversarialNoise, {"epsilon": 0.1, "steps": 0}, "steps=0"),
+        (layers.SinusoidalEmbedding, {"dim": 7}, "dim=7"),
+        (layers.FiLM, {"units": 0}, "units=0"),
+        (layers.Compose, {"corruptions": ["noise"]}, "corruptions="),
+    ],
+)
+def test_bad_arguments_name_the_value(cls, kwargs, needle):
+    with pytest.raises(ValueError, match=None) as info:
+        cls(**kwargs)
+    assert needle in str(info.value), str(info.value)
+
+
+def test_block_that_does_not_fit_is_reported():
+    with pytest.raises(ValueError, match="does not fit"):
+        layers.BlockMasking(block_size=10)(np.zeros((2, 8, 8, 1), "float32"), training=True)
+
+
+def test_adversarial_needs_a_loss():
+    with pytest.raises(ValueError, match="loss_fn"):
+        layers.AdversarialNoise(epsilon=0.1)(np.zeros((2, 4), "float32"), training=True)
+
+
+# σ-embeddings
+
+
+def test_sigma_channel(tmp_path):
+    helpers.run_layer_test(
+        layers.SigmaChannel, {}, [(4, 8, 8, 2), (4,)], tmp_path,
+        expected_output_shape=(4, 8, 8, 3), run_training=False,
+    )
+    x = np.zeros((3, 5, 5, 1), "float32")
+    sigma = np.array([0.1, 0.2, 0.3], "float32")
+    out = helpers.to_numpy(layers.SigmaChannel()([x, sigma]))
+    np.testing.assert_allclose(out[..., 1], np.broadcast_to(sigma[:, None, None], (3, 5, 5)))
+    out = helpers.to_numpy(layers.SigmaChannel(transform="log")([x, sigma[:, None]]))
+    np.testing.assert_allclose(out[:, 0, 0, 1], np.log(sigma), rtol=1e-6)
+
+
+def test_sinusoidal_embedding(tmp_path):
+    helpers.run_layer_test(
+        layers.SinusoidalEmbedding, {"dim": 16}, (4,), tmp_path,
+        expected_output_shape=(4, 16), run_training=False, atol=1e-5,
+    )
+    emb = helpers.to_numpy(layers.SinusoidalEmbedding(8)(np.array([0.01, 0.1, 1.0], "float32")))
+    np.testing.assert_allclose(emb[:, :4] ** 2 + emb[:, 4:] ** 2, 1.0, rtol=1e-5)
+    np.testing.assert_allclose(emb[2], [0, 0, 0, 0, 1, 1, 1, 1], atol=1e-6)
+    assert np.linalg.norm(emb[0] - emb[1]) > 0.1
+
+
+def test_film(tmp_path):
+    helpers.run_layer_test(
+        layers.FiLM, {"units": 2}, [(4, 8, 8, 2), (4, 6)], tmp_path,
+        expected_output_shape=(4, 8, 8, 2), run_training=False,
+    )
+    h = helpers.random_inputs((3, 5, 5, 4))
+    e = helpers.random_inputs((3, 6), seed=1)
+    fresh = layers.FiLM(4)
+    np.testing.assert_array_equal(helpers.to_numpy(fresh([h, e])), h)
+    trained = layers.FiLM(4, use_bias=False, kernel_initializer="random_normal")
+    np.testing.assert_allclose(helpers.to_numpy(trained([h, np.zeros_like(e)])), h, atol=1e-7)
+    assert not np.allclose(helpers.to_numpy(trained([h, e])), h)
+    with pytest.raises(ValueError, match="3 channels"):
+        layers.FiLM(4)([np.zeros((2, 5, 5, 3), "float32"), e[:2]])
