@@ -7,6 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # Data for tests, benchmarks and training (read-only; never copied into the repo).
 export KERAS_DAE_DATA ?= $(abspath ../shared/data)
+# TensorFlow prints CPU-feature notices at import; keep the output readable.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test test-slow setup clean
 

@@ -1,0 +1,499 @@
+"""The evaluation protocol: one table of a model beside the noisy input and classical denoisers.
+
+Gaussian denoising protocol (`evaluate`):
+
+1. Clean images: MNIST-like sets in [0, 1] (peak 1); natural grayscale sets (`"bsd68"`,
+   `"set12"`) in [0, 255] (peak 255). `sigma` is given on that same scale.
+2. Noise: `n = np.random.default_rng(seed).standard_normal(x.shape)` (float64, one image after
+   the other for sets of mixed sizes; the same `n` for every sigma), `noisy = x + sigma * n`,
+   cast to float32 and NOT clipped. NumPy draws it, so the noisy images are identical
+   whichever Keras backend runs.
+3. Every method sees the noisy images on the [0, 1] scale with `sigma` on that scale
+   (`x / 255`, `sigma / 255` for natural images): models through
+   `model.denoise(noisy, sigma=sigma)`, classical ones through `keras_dae.baselines`. Outputs
+   are brought back to the data scale and clipped to the valid range; the noisy row is not.
+4. PSNR (peak 1 or 255) and SSIM (Gaussian window, see `keras_dae.metrics`) are computed per
+   image in float64 and averaged.
+5. Each classical parameter is chosen per sigma on validation images (MNIST: the first
+   `val_images` of the validation split, at most 100 for BM3D; natural images: the last 20
+   images of train400), with noise from `default_rng(seed + 1)`, never on the test set.
+   The Wiener/PCA estimator is fitted on the training split (whole images) or on train400
+   patches (8x8).
+6. BM3D runs on the first `bm3d_images` test images; every row states its image count.
+   Classical rows are cached on disk (`$KERAS_DAE_CACHE`, else `~/.cache/keras_dae/eval`),
+   keyed by data set, split, sigma, seed, image count, parameter grid and package versions.
+
+Inpainting protocol (`evaluate_inpainting`): fixed masks drawn from `default_rng(seed)`:
+`"block12"` one 12x12 block at a uniform position, `"random50"` each pixel missing with
+probability 0.5. A mask is 1 where the pixel is missing; the model gets the image with those
+pixels set to 0 and the mask, `model.inpaint(x, mask)`. PSNR is reported inside the masked
+region and over the whole image, beside scikit-image's biharmonic inpainting.
+"""
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from importlib import metadata
+
+import numpy as np
+
+from keras_dae import baselines as baselines_lib
+from keras_dae import datasets
+from keras_dae.metrics import psnr_numpy, ssim_numpy
+
+PROTOCOL_VERSION = 1
+DEFAULT_BASELINES = ("bm3d", "nlm", "tv", "wavelet", "wiener")
+_NATURAL = {"bsd68", "set12"}
+_KERAS = set(datasets.KERAS_DATASETS)
+_LABELS = {"noisy": "noisy input", "bm3d": "BM3D", "nlm": "non-local means",
+           "tv": "total variation", "wavelet": "wavelet shrinkage", "wiener": "Wiener/PCA",
+           "masked": "masked input", "biharmonic": "biharmonic"}
+
+
+def versions():
+    """Versions of the packages that the numbers depend on."""
+    out = {"python": sys.version.split()[0]}
+    for name in ("keras", "keras-dae", "numpy", "scikit-image", "bm3d", "PyWavelets"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = getattr(sys.modules.get(name.replace("-", "_")), "__version__", None)
+    return out
+
+
+@dataclasses.dataclass
+class EvaluationResult:
+    """Rows of (method, condition) with their metrics, plus run metadata.
+
+    Each row is a dict: `method`, `condition` (e.g. `"sigma=0.1"`), `metrics`
+    (`{"psnr": ..., "ssim": ...}`), `num_images`, `params`, `seconds`.
+    """
+
+    rows: list
+    meta: dict
+
+    def value(self, method, condition, metric="psnr"):
+        """The metric of one row, e.g. `result.value("bm3d", "sigma=0.1")`."""
+        for row in self.rows:
+            if row["method"] == method and row["condition"] == condition:
+                return row["metrics"][metric]
+        raise KeyError(f"No row for method={method!r}, condition={condition!r}")
+
+    def subset(self, num_images):
+        """The same table over the first `num_images` images (rows keep their per-image
+        values; inpainting rows, which do not, are dropped)."""
+        rows = []
+        for row in self.rows:
+            if "per_image" in row:
+                per = {k: v[:num_images] for k, v in row["per_image"].items()}
+                metrics = {k: float(np.mean(v)) for k, v in per.items()}
+                rows.append(dict(row, metrics=metrics, per_image=per,
+                                 num_images=len(per["psnr"])))
+        return EvaluationResult(rows, dict(self.meta, num_images=num_images))
+
+    def to_markdown(self):
+        conditions = list(dict.fromkeys(r["condition"] for r in self.rows))
+        metrics = list(dict.fromkeys(m for r in self.rows for m in r["metrics"]))
+        names = {"psnr": "PSNR", "ssim": "SSIM", "psnr_masked": "PSNR in mask"}
+        head = ["method", "images"] + [f"{c.replace('sigma', 'σ')} {names.get(m, m)}"
+                                       for c in conditions for m in metrics]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for method in dict.fromkeys(r["method"] for r in self.rows):
+            rows = {r["condition"]: r for r in self.rows if r["method"] == method}
+            counts = sorted({r["num_images"] for r in rows.values()})
+            cells = [_LABELS.get(method, method), "/".join(map(str, counts))]
+            for c in conditions:
+                for m in metrics:
+                    v = rows[c]["metrics"].get(m) if c in rows else None
+                    cells.append("" if v is None else f"{v:.2f}" if "psnr" in m else f"{v:.4f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        meta = self.meta
+        note = (f"\n{meta.get('protocol', '')} Data set `{meta.get('dataset')}` "
+                f"({meta.get('split')} split), seed {meta.get('seed')}, "
+                f"{meta.get('num_images')} images; PSNR in dB per image, averaged.")
+        return "\n".join(lines) + "\n" + note
+
+    def to_json(self, indent=2):
+        rows = [{k: v for k, v in r.items() if k != "per_image"} for r in self.rows]
+        return json.dumps({"meta": self.meta, "rows": rows}, indent=indent, default=float)
+
+    def save(self, directory, name="evaluation"):
+        """Writes `<name>.json` and `<name>.md` under `directory`; returns both paths."""
+        os.makedirs(directory, exist_ok=True)
+        paths = [os.path.join(directory, f"{name}.{ext}") for ext in ("json", "md")]
+        _atomic_write(paths[0], self.to_json())
+        _atomic_write(paths[1], self.to_markdown() + "\n")
+        return paths
+
+    def __str__(self):
+        return self.to_markdown()
+
+
+def _atomic_write(path, text):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def cache_dir():
+    """Cache folder of classical rows: `$KERAS_DAE_CACHE`, else `~/.cache/keras_dae/eval`."""
+    if os.environ.get("KERAS_DAE_CACHE"):
+        return os.environ["KERAS_DAE_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))
+    return os.path.join(base, "keras_dae", "eval")
+
+
+def _cached(directory, key, compute):
+    if directory is None:
+        return compute()
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    path = os.path.join(directory, f"{key['dataset']}-{key['method']}-{digest}.json")
+    if os.path.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    row = compute()
+    os.makedirs(directory, exist_ok=True)
+    _atomic_write(path, json.dumps(row, default=float))
+    return row
+
+
+def load_eval_images(dataset, split="test", num_images=None):
+    """Clean evaluation images on the data scale and the peak value (1 or 255)."""
+    if dataset in _KERAS:
+        return datasets.load_keras_dataset(dataset, split, num_images=num_images)[0], 1.0
+    if dataset in _NATURAL | {"train400"}:
+        return datasets.load_image_folder(dataset, normalize=False, num_images=num_images), 255.0
+    raise ValueError(f"`dataset` must be one of {sorted(_KERAS | _NATURAL)}. "
+                     f"Received: dataset={dataset!r}")
+
+
+def add_gaussian_noise(images, sigma, seed):
+    """The protocol's noisy images: `x + sigma * n`, n from `default_rng(seed)`, unclipped.
+
+    Example:
+    >>> noisy = add_gaussian_noise(x_test, sigma=0.3, seed=0)
+    """
+    rng = np.random.default_rng(seed)
+    if isinstance(images, np.ndarray):
+        return (images + sigma * rng.standard_normal(images.shape)).astype("float32")
+    return [(im + sigma * rng.standard_normal(im.shape)).astype("float32") for im in images]
+
+
+def scores(clean, images, max_val, chunk=500):
+    """Per-image PSNR and SSIM arrays of `images` against `clean`."""
+    p, s = [], []
+    if isinstance(clean, np.ndarray):
+        for i in range(0, len(clean), chunk):
+            p.append(psnr_numpy(clean[i : i + chunk], images[i : i + chunk], max_val))
+            s.append(ssim_numpy(clean[i : i + chunk], images[i : i + chunk], max_val))
+    else:
+        for c, im in zip(clean, images):
+            p.append(psnr_numpy(c[None], np.asarray(im)[None], max_val))
+            s.append(ssim_numpy(c[None], np.asarray(im)[None], max_val))
+    return np.concatenate(p), np.concatenate(s)
+
+
+def _row(method, condition, clean, out, max_val, params=None, seconds=None, clip=True):
+    if clip:
+        out = [np.clip(o, 0, max_val) for o in out]
+        out = np.stack(out) if isinstance(clean, np.ndarray) else out
+    p, s = scores(clean, out, max_val)
+    return {"method": method, "condition": condition,
+            "metrics": {"psnr": float(np.mean(p)), "ssim": float(np.mean(s))},
+            "num_images": len(clean), "params": params or {}, "seconds": seconds,
+            "per_image": {"psnr": np.round(p, 5).tolist(), "ssim": np.round(s, 6).tolist()}}
+
+
+def _apply(fn, images, scale, batch_size=256):
+    """Runs `fn` on [0, 1]-scaled images, in batches or image by image; data scale out."""
+    import keras
+
+    if isinstance(images, np.ndarray):
+        out = [keras.ops.convert_to_numpy(fn(images[i : i + batch_size] / scale))
+               for i in range(0, len(images), batch_size)]
+        return np.concatenate(out) * scale
+    return [keras.ops.convert_to_numpy(fn(im[None] / scale))[0] * scale for im in images]
+
+
+def _resolve(model_or_name):
+    if isinstance(model_or_name, str):
+        from keras_dae import load
+
+        return load(model_or_name), model_or_name
+    return model_or_name, getattr(model_or_name, "name", type(model_or_name).__name__)
+
+
+def _fit_wiener(dataset, max_val):
+    if dataset in _KERAS:
+        return baselines_lib.WienerDenoiser().fit(datasets.load_keras_dataset(dataset)[0])
+    train = [im / max_val for im in datasets.load_image_folder("train400", normalize=False)]
+    return baselines_lib.WienerDenoiser(patch_size=8).fit(train)
+
+
+def _validation_images(dataset, num):
+    if dataset in _KERAS:
+        return datasets.load_keras_dataset(dataset, "val", num_images=num)[0]
+    paths = datasets.list_images(os.path.join(datasets.data_root(), "gray", "train400"))
+    return [datasets.load_image(p, normalize=False) for p in paths[-min(num, 20):]]
+
+
+def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=(0.1, 0.3, 0.5),
+             seed=0, num_images=None, baselines=DEFAULT_BASELINES, split="test",
+             bm3d_images=1000, val_images=200, batch_size=256, use_cache=True, verbose=True):
+    """Evaluates a denoiser against the noisy input and classical denoisers (see module doc).
+
+    Args:
+        model_or_name: an object with `denoise(x_noisy, sigma=...)` (images in [0, 1]), a
+            zoo name resolved through `keras_dae.load`, or `None` for the reference rows only.
+        dataset: `"mnist"`, `"fashion_mnist"`, `"cifar10"`, `"cifar100"`, `"bsd68"`, `"set12"`.
+        corruption: `"gaussian"`, or `"inpainting"` (runs `evaluate_inpainting`).
+        sigmas: noise levels on the data scale (e.g. 0.1 for MNIST, 25 for BSD68).
+        seed: seed of the noise.
+        num_images: evaluate the first `num_images` images only.
+        baselines: classical rows, a subset of `("bm3d", "nlm", "tv", "wavelet", "wiener")`.
+        split: data split to evaluate on.
+        bm3d_images: BM3D runs on this many first images (it is slow).
+        val_images: validation images for choosing classical parameters.
+        batch_size: batch size for the model.
+        use_cache: read and write cached classical rows.
+        verbose: print progress and the final table.
+
+    Returns:
+        An `EvaluationResult`.
+
+    Example:
+    >>> result = evaluate(my_model, "mnist", sigmas=(0.1, 0.3, 0.5), seed=0)
+    >>> result.save("results", "mnist-gaussian")
+    """
+    if corruption == "inpainting":
+        return evaluate_inpainting(model_or_name, dataset, seed=seed, num_images=num_images,
+                                   split=split, use_cache=use_cache, verbose=verbose)
+    if corruption != "gaussian":
+        raise ValueError("`corruption` must be 'gaussian' or 'inpainting'. "
+                         f"Received: corruption={corruption!r}")
+    unknown = [b for b in baselines if b not in baselines_lib.METHODS]
+    if unknown:
+        raise ValueError(f"`baselines` must be among {baselines_lib.METHODS}. "
+                         f"Received: baselines={tuple(baselines)}")
+    for sigma in sigmas:
+        if not sigma > 0:
+            raise ValueError(f"`sigmas` must be positive. Received: sigma={sigma}")
+    log = print if verbose else (lambda *a, **k: None)
+    clean, max_val = load_eval_images(dataset, split, num_images)
+    model, model_label = _resolve(model_or_name) if model_or_name is not None else (None, None)
+    directory = cache_dir() if use_cache else None
+    fitted = {}
+    val = _validation_images(dataset, val_images) if baselines else None
+    val_scale = 255.0 if isinstance(val, list) else 1.0
+    rows = []
+    for sigma in sigmas:
+        cond = f"sigma={sigma:g}"
+        noisy = add_gaussian_noise(clean, sigma, seed)
+        rows.append(_row("noisy", cond, clean, noisy, max_val, clip=False))
+        log(f"{cond}: noisy input {rows[-1]['metrics']['psnr']:.2f} dB")
+        if model is not None:
+            start = time.perf_counter()
+            out = _apply(lambda b: model.denoise(b, sigma=sigma / max_val), noisy, max_val,
+                         batch_size)
+            rows.append(_row(model_label, cond, clean, out, max_val,
+                             seconds=time.perf_counter() - start))
+            log(f"{cond}: {model_label} {rows[-1]['metrics']['psnr']:.2f} dB")
+        for name in baselines:
+            n = min(len(clean), bm3d_images) if name == "bm3d" else len(clean)
+            n_val = min(len(val), 100) if name == "bm3d" else len(val)
+            key = {"protocol": PROTOCOL_VERSION, "dataset": dataset, "split": split,
+                   "sigma": sigma, "seed": seed, "num_images": n, "method": name,
+                   "grid": baselines_lib.GRIDS[name], "val_images": n_val,
+                   "versions": {k: v for k, v in versions().items() if k != "keras"}}
+
+            def compute(name=name, n=n, n_val=n_val):
+                start = time.perf_counter()
+                u = sigma / max_val
+                v_clean = [im / val_scale for im in val[:n_val]]
+                v_clean = np.stack(v_clean) if isinstance(val, np.ndarray) else v_clean
+                v_noisy = add_gaussian_noise(v_clean, u, seed + 1)
+                if name == "wiener" and not fitted:
+                    fitted["wiener"] = _fit_wiener(dataset, max_val)
+                wiener = fitted.get("wiener")
+                params, _ = baselines_lib.tune(name, v_clean, v_noisy, u, wiener=wiener)
+                out = _apply(lambda b: baselines_lib.denoise(name, b, u, wiener=wiener,
+                                                             **params), noisy[:n], max_val)
+                return _row(name, cond, clean[:n], out, max_val, params,
+                            time.perf_counter() - start)
+
+            rows.append(_cached(directory, key, compute))
+            log(f"{cond}: {name} {rows[-1]['metrics']['psnr']:.2f} dB "
+                f"({rows[-1]['num_images']} images, {rows[-1]['params']})")
+    meta = {"protocol": "Additive white Gaussian noise, unclipped; outputs clipped.",
+            "dataset": dataset, "split": split, "corruption": corruption, "seed": seed,
+            "sigmas": list(sigmas), "num_images": len(clean), "max_val": max_val,
+            "model": model_label, "versions": versions()}
+    result = EvaluationResult(rows, meta)
+    log(result.to_markdown())
+    return result
+
+
+def make_masks(kind, shape, seed=0):
+    """Protocol masks, `(N, H, W, 1)` float32, 1 where a pixel is missing.
+
+    Args:
+        kind: `"block<K>"` (one KxK block at a uniform position, e.g. `"block12"`) or
+            `"random<P>"` (each pixel missing with probability P %, e.g. `"random50"`).
+        shape: `(N, H, W)` or `(N, H, W, C)` of the images.
+        seed: seed of `np.random.default_rng`.
+
+    Example:
+    >>> masks = make_masks("block12", (10, 28, 28, 1), seed=0)
+    """
+    rng = np.random.default_rng(seed)
+    n, h, w = shape[:3]
+    masks = np.zeros((n, h, w, 1), "float32")
+    if kind.startswith("block") and kind[5:].isdigit() and 0 < int(kind[5:]) <= min(h, w):
+        k = int(kind[5:])
+        rows, cols = rng.integers(0, h - k + 1, n), rng.integers(0, w - k + 1, n)
+        for m, r, c in zip(masks, rows, cols):
+            m[r : r + k, c : c + k] = 1.0
+        return masks
+    if kind.startswith("random") and kind[6:].isdigit() and 0 < int(kind[6:]) < 100:
+        return (rng.random((n, h, w, 1)) < int(kind[6:]) / 100).astype("float32")
+    raise ValueError(f"`kind` must be 'block<K>' or 'random<P>'. Received: kind={kind!r}")
+
+
+def _psnr_masked(clean, out, masks, max_val):
+    err = np.sum(masks * (clean.astype("float64") - out) ** 2, axis=(1, 2, 3))
+    count = np.sum(np.broadcast_to(masks, clean.shape), axis=(1, 2, 3))
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(max_val**2 / (err / count))
+
+
+def evaluate_inpainting(model_or_name=None, dataset="mnist", masks=("block12", "random50"),
+                        seed=0, num_images=None, split="test", use_cache=True, verbose=True):
+    """Inpainting table: masked input, the model's `inpaint(x, mask)`, biharmonic.
+
+    Args:
+        model_or_name: object with `inpaint(x, mask)` (both `(N, H, W, C)` in [0, 1], mask 1
+            where missing), a zoo name, or `None`.
+        dataset: a `keras.datasets` image set.
+        masks: mask kinds, see `make_masks`.
+        seed: seed of the masks.
+        num_images: first images of the split only.
+        split: data split.
+        use_cache: cache the biharmonic rows.
+        verbose: print the table.
+
+    Returns:
+        An `EvaluationResult` with PSNR inside the mask (`psnr_masked`) and overall (`psnr`).
+
+    Example:
+    >>> evaluate_inpainting(my_model, "mnist", masks=("block12",), num_images=1000)
+    """
+    if dataset not in _KERAS:
+        raise ValueError(f"`dataset` must be one of {sorted(_KERAS)}. Received: "
+                         f"dataset={dataset!r}")
+    clean, max_val = load_eval_images(dataset, split, num_images)
+    model, label = _resolve(model_or_name) if model_or_name is not None else (None, None)
+    rows = []
+    for kind in masks:
+        m = make_masks(kind, clean.shape, seed)
+        x = clean * (1 - m)
+        outputs = {"masked": lambda: x, "biharmonic": lambda: baselines_lib.inpaint_biharmonic(
+            x, m)}
+        if model is not None:
+            import keras
+
+            outputs[label] = lambda: np.concatenate([keras.ops.convert_to_numpy(
+                model.inpaint(x[i : i + 256], m[i : i + 256])) for i in range(0, len(x), 256)])
+        for method, fn in outputs.items():
+            def compute(method=method, fn=fn):
+                start = time.perf_counter()
+                out = np.clip(fn(), 0, max_val)
+                return {"method": method, "condition": kind, "num_images": len(clean),
+                        "metrics": {"psnr_masked": float(np.mean(_psnr_masked(
+                            clean, out, m, max_val))), "psnr": float(np.mean(
+                                psnr_numpy(clean, out, max_val)))},
+                        "params": {}, "seconds": time.perf_counter() - start}
+
+            key = {"protocol": PROTOCOL_VERSION, "dataset": dataset, "split": split,
+                   "mask": kind, "seed": seed, "num_images": len(clean), "method": method,
+                   "versions": {"numpy": np.__version__,
+                                "scikit-image": versions()["scikit-image"]}}
+            cacheable = use_cache and method == "biharmonic"
+            rows.append(_cached(cache_dir() if cacheable else None, key, compute))
+    meta = {"protocol": "Inpainting with fixed seeded masks (1 = missing).",
+            "dataset": dataset, "split": split, "corruption": "inpainting", "seed": seed,
+            "masks": list(masks), "num_images": len(clean), "model": label,
+            "versions": versions()}
+    result = EvaluationResult(rows, meta)
+    if verbose:
+        print(result.to_markdown())
+    return result
+
+
+def linear_probe(encoder, x_train, y_train, x_test, y_test, batch_size=256, max_iter=1000):
+    """Test accuracy of a logistic regression on frozen, standardized encoder features.
+
+    Args:
+        encoder: a Keras model or callable mapping images to features.
+        x_train, y_train: images and labels the classifier is fitted on.
+        x_test, y_test: images and labels it is scored on.
+        batch_size: batch size of the feature extraction.
+        max_iter: iterations of the solver.
+
+    Returns:
+        The test accuracy, a float.
+
+    Example:
+    >>> acc = linear_probe(model.encoder, x_train[:10000], y_train[:10000], x_test, y_test)
+    """
+    import keras
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    def features(x):
+        out = [keras.ops.convert_to_numpy(encoder(x[i : i + batch_size], training=False)
+                                          if isinstance(encoder, keras.Model)
+                                          else encoder(x[i : i + batch_size]))
+               for i in range(0, len(x), batch_size)]
+        return np.concatenate(out).reshape(len(x), -1)
+
+    scaler = StandardScaler().fit(features(x_train))
+    clf = LogisticRegression(max_iter=max_iter)
+    clf.fit(scaler.transform(features(x_train)), y_train)
+    return float(clf.score(scaler.transform(features(x_test)), y_test))
+
+
+def main(argv=None):
+    """Command line: `python -m keras_dae.evaluation [MODEL] --dataset mnist ...`."""
+    parser = argparse.ArgumentParser(prog="keras_dae.evaluation", description=(
+        "Evaluate a denoising model beside the noisy input and classical denoisers."))
+    parser.add_argument("model", nargs="?", default=None,
+                        help="zoo name (via keras_dae.load); omit for the reference rows only")
+    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--corruption", default="gaussian", choices=("gaussian", "inpainting"))
+    parser.add_argument("--sigmas", type=float, nargs="+", default=[0.1, 0.3, 0.5])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--num-images", type=int, default=None)
+    parser.add_argument("--baselines", nargs="*", default=list(DEFAULT_BASELINES))
+    parser.add_argument("--bm3d-images", type=int, default=1000)
+    parser.add_argument("--val-images", type=int, default=200)
+    parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--output-dir", default=None, help="write <name>.json and <name>.md")
+    parser.add_argument("--name", default="evaluation")
+    args = parser.parse_args(argv)
+    result = evaluate(args.model, args.dataset, args.corruption, tuple(args.sigmas), args.seed,
+                      args.num_images, tuple(args.baselines), bm3d_images=args.bm3d_images,
+                      val_images=args.val_images, use_cache=not args.no_cache)
+    if args.output_dir:
+        for path in result.save(args.output_dir, args.name):
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

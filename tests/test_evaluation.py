@@ -1,0 +1,182 @@
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+from skimage.metrics import peak_signal_noise_ratio
+
+from keras_dae import baselines, evaluation
+
+
+@pytest.fixture(autouse=True)
+def _env(mnist_path, monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_DAE_DATA", str(mnist_path.parents[1]))
+    monkeypatch.setenv("KERAS_DAE_CACHE", str(tmp_path / "cache"))
+
+
+class Identity:
+    name = "identity"
+
+    def denoise(self, x, sigma):
+        return x
+
+
+class KerasWrapper:
+    """A trivial Keras model behind the `denoise` interface (returns backend tensors)."""
+
+    name = "keras-blur"
+
+    def __init__(self):
+        self.model = keras.Sequential([keras.Input((28, 28, 1)),
+                                       keras.layers.AveragePooling2D(3, 1, padding="same")])
+
+    def denoise(self, x, sigma):
+        return self.model(x)
+
+
+def test_noisy_rows_follow_the_protocol():
+    result = evaluation.evaluate(None, "mnist", sigmas=(0.1, 0.3, 0.5), seed=0,
+                                 num_images=300, baselines=(), verbose=False)
+    x = np.load(os.path.join(os.environ["KERAS_DAE_DATA"], "mnist", "mnist.npz"))["x_test"]
+    x = x[:300, ..., None].astype("float32") / 255.0
+    n = np.random.default_rng(0).standard_normal(x.shape)
+    for sigma, figure in ((0.1, 19.99), (0.3, 10.47), (0.5, 6.03)):
+        noisy = (x + sigma * n).astype("float32")
+        expected = np.mean([peak_signal_noise_ratio(a, b, data_range=1.0)
+                            for a, b in zip(x, noisy)])
+        got = result.value("noisy", f"sigma={sigma:g}")
+        assert abs(got - expected) < 1e-6
+        assert abs(got - figure) < 0.05
+    assert result.meta["num_images"] == 300 and result.meta["seed"] == 0
+
+
+def test_noise_is_numpy_and_identical_everywhere():
+    x = np.zeros((3, 5, 5, 1), "float32")
+    a = evaluation.add_gaussian_noise(x, 0.3, seed=7)
+    b = evaluation.add_gaussian_noise(x, 0.3, seed=7)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        a, (0.3 * np.random.default_rng(7).standard_normal(x.shape)).astype("float32"))
+    as_list = evaluation.add_gaussian_noise(list(x), 0.3, seed=7)
+    np.testing.assert_array_equal(np.stack(as_list), a)
+
+
+@pytest.mark.parametrize("model_cls", [Identity, KerasWrapper])
+def test_model_row_and_outputs(model_cls):
+    result = evaluation.evaluate(model_cls(), "mnist", sigmas=(0.3,), num_images=40,
+                                 baselines=("tv",), val_images=20, verbose=False)
+    methods = [r["method"] for r in result.rows]
+    assert methods == ["noisy", model_cls.name, "tv"]
+    noisy = result.value("noisy", "sigma=0.3")
+    model = result.value(model_cls.name, "sigma=0.3")
+    assert model > noisy
+    if model_cls is Identity:
+        x = evaluation.load_eval_images("mnist", "test", 40)[0]
+        clipped = np.clip(evaluation.add_gaussian_noise(x, 0.3, 0), 0, 1)
+        assert abs(model - np.mean([peak_signal_noise_ratio(a, b, data_range=1.0)
+                                    for a, b in zip(x, clipped)])) < 1e-6
+    table = result.to_markdown()
+    assert "total variation" in table and "σ=0.3 PSNR" in table
+    data = json.loads(result.to_json())
+    assert data["meta"]["seed"] == 0 and data["meta"]["num_images"] == 40
+    assert {"keras", "keras-dae", "numpy", "scikit-image"} <= set(data["meta"]["versions"])
+    assert all("per_image" not in row for row in data["rows"])
+
+
+def test_classical_rows_are_cached(tmp_path, monkeypatch):
+    kwargs = dict(dataset="mnist", sigmas=(0.2, 0.4), num_images=20, val_images=10,
+                  baselines=("tv",), verbose=False)
+    first = evaluation.evaluate(None, **kwargs)
+    files = os.listdir(tmp_path / "cache")
+    assert len(files) == 2 and not any(f.endswith(".tmp") for f in files)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a cached row was recomputed")
+
+    monkeypatch.setattr(baselines, "tune", fail)
+    second = evaluation.evaluate(None, **kwargs)
+    assert second.rows == first.rows
+    with pytest.raises(AssertionError, match="recomputed"):
+        evaluation.evaluate(None, **dict(kwargs, num_images=21))
+
+
+def test_bm3d_subset_is_stated():
+    pytest.importorskip("bm3d")
+    result = evaluation.evaluate(None, "mnist", sigmas=(0.3,), num_images=6, bm3d_images=2,
+                                 val_images=2, baselines=("bm3d",), use_cache=False,
+                                 verbose=False)
+    assert [r["num_images"] for r in result.rows] == [6, 2]
+    assert "| BM3D | 2 |" in result.to_markdown()
+    assert result.subset(3).rows[0]["num_images"] == 3
+
+
+def test_save_writes_json_and_markdown(tmp_path):
+    result = evaluation.evaluate(None, "mnist", sigmas=(0.1,), num_images=5, baselines=(),
+                                 verbose=False)
+    json_path, md_path = result.save(str(tmp_path / "out"), "mnist")
+    assert json.load(open(json_path))["rows"][0]["method"] == "noisy"
+    assert "noisy input" in open(md_path).read()
+
+
+def test_argument_errors():
+    with pytest.raises(ValueError, match="Received: sigma=-1"):
+        evaluation.evaluate(None, sigmas=(-1,), baselines=(), verbose=False)
+    with pytest.raises(ValueError, match="Received: baselines"):
+        evaluation.evaluate(None, baselines=("dncnn",), verbose=False)
+    with pytest.raises(ValueError, match="Received: dataset='imagenet'"):
+        evaluation.evaluate(None, "imagenet", baselines=(), verbose=False)
+    with pytest.raises(ValueError, match="Received: corruption='jpeg'"):
+        evaluation.evaluate(None, corruption="jpeg", verbose=False)
+
+
+def test_masks_are_fixed_and_of_the_stated_kind():
+    block = evaluation.make_masks("block12", (50, 28, 28, 1), seed=0)
+    assert block.shape == (50, 28, 28, 1) and (block.sum(axis=(1, 2, 3)) == 144).all()
+    np.testing.assert_array_equal(block, evaluation.make_masks("block12", (50, 28, 28), 0))
+    rand = evaluation.make_masks("random50", (50, 28, 28, 1), seed=0)
+    assert abs(rand.mean() - 0.5) < 0.02
+    with pytest.raises(ValueError, match="Received: kind='block40'"):
+        evaluation.make_masks("block40", (1, 28, 28), 0)
+
+
+class Inpainter:
+    name = "copy"
+
+    def inpaint(self, x, mask):
+        return x
+
+
+def test_inpainting_table():
+    result = evaluation.evaluate(Inpainter(), "mnist", corruption="inpainting", num_images=20,
+                                 verbose=False)
+    for kind in ("block12", "random50"):
+        masked = result.value("masked", kind, "psnr_masked")
+        assert result.value("copy", kind, "psnr_masked") == masked
+        assert result.value("biharmonic", kind, "psnr_masked") > masked
+        assert result.value("biharmonic", kind, "psnr") > result.value("biharmonic", kind,
+                                                                        "psnr_masked")
+    assert "PSNR in mask" in result.to_markdown()
+
+
+def test_linear_probe():
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).reshape(-1, 8, 8, 1).astype("float32")
+    encoder = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()])
+    acc = evaluation.linear_probe(encoder, x[:1000], y[:1000], x[1000:], y[1000:])
+    assert 0.85 < acc <= 1.0
+    assert evaluation.linear_probe(lambda b: b.reshape(len(b), -1), x[:1000], y[:1000],
+                                   x[1000:], y[1000:]) == acc
+
+
+def test_cli(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        evaluation.main(["--help"])
+    assert exit_info.value.code == 0
+    argv = ["--num-images", "8", "--sigmas", "0.2", "--baselines", "tv", "--val-images", "10",
+            "--output-dir", str(tmp_path), "--name", "cli"]
+    assert evaluation.main(argv) == 0
+    assert os.path.isfile(tmp_path / "cli.json") and os.path.isfile(tmp_path / "cli.md")
+    assert "total variation" in capsys.readouterr().out
