@@ -1,0 +1,414 @@
+"""`DAE`: the denoising objective as a `keras.Model`, and the machinery the others share."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dae import sampling
+from keras_dae.layers import AdditiveGaussian, AdversarialNoise, Corruption
+from keras_dae.networks.common import decoder_model, encoder_model, is_conditioned
+
+_LOSSES = ("mse", "bce")
+_ALIASES = {"binary_crossentropy": "bce", "mean_squared_error": "mse"}
+
+
+def _per_sample(values, x):
+    return ops.reshape(values, (-1,) + (1,) * (len(x.shape) - 1))
+
+
+def _deserialize(obj):
+    return keras.saving.deserialize_keras_object(obj) if isinstance(obj, dict) else obj
+
+
+def _mean_over_features(v):
+    return ops.mean(v, axis=tuple(range(1, len(v.shape))))
+
+
+@keras.saving.register_keras_serializable(package="keras_dae")
+class DAE(keras.Model):
+    """A denoising autoencoder (Vincent et al., 2008): corrupt, then reconstruct the clean x.
+
+    `fit(clean_x)` corrupts every batch afresh with `corruption` (its own seeded
+    generator, so the noise differs from step to step on every backend) and reconstructs
+    the clean batch. `fit(noisy_x, clean_x)` trains on the given pairs and adds no
+    corruption. `evaluate` and `validation_data` corrupt clean data with a fixed seed
+    (`eval_seed`, reset at each `evaluate`, so `val_loss` is comparable across epochs);
+    with pairs they use them as given. `predict` and `denoise` never corrupt.
+
+    The objective lives in `compute_loss` (which every Keras trainer calls) and the
+    corruption in `call(training=True)`, so the same code trains on TensorFlow, JAX and
+    PyTorch. In training, `call` returns a dict (`x_hat`, `x_tilde`, `sigma`, `mask`,
+    `raw`); at inference it returns the denoised tensor. Metrics passed to `compile`
+    compare the denoised output with the clean target.
+
+    A σ-conditioned network (one taking `[x, sigma]`) is given the σ each example was
+    corrupted with; at inference it takes `[x_noisy, sigma]`.
+
+    Args:
+        network: a `keras.Model` mapping `x` (or `[x, sigma]`) to the reconstruction, e.g.
+            from `keras_dae.networks`.
+        corruption: a `keras_dae.layers.Corruption`; defaults to
+            `AdditiveGaussian(sigma=0.1 × the value range's width)`.
+        loss: `"mse"` or `"bce"` (binary cross-entropy; needs data and outputs in [0, 1]).
+        alpha: float, weight of the corrupted elements (those the corruption's `mask`
+            marks as replaced), Vincent et al. (2010)'s emphasis.
+        beta: float, weight of the other elements.
+        value_range: `(low, high)` of clean data, or None if unbounded; σ is in its units.
+        eval_seed: int, the seed of the corruption used by `evaluate`.
+        encoder_sigma: float or None, σ given to a conditioned network's encoder when it
+            serves as a feature extractor (`encoder`); None means the lowest σ of the
+            corruption.
+        **kwargs: `keras.Model` arguments (`name`, ...).
+
+    Example:
+
+    >>> net = keras_dae.networks.conv_dae((28, 28, 1))
+    >>> model = keras_dae.models.DAE(net, keras_dae.layers.AdditiveGaussian(sigma=0.3))
+    >>> model.compile(optimizer="adam")
+    >>> model.fit(x_train, epochs=5, validation_data=(x_val,))
+    >>> clean = model.denoise(noisy)
+    """
+
+    def __init__(self, network, corruption=None, loss="mse", alpha=1.0, beta=1.0,
+                 value_range=(0.0, 1.0), eval_seed=1234, encoder_sigma=None, **kwargs):
+        super().__init__(**kwargs)
+        network = _deserialize(network)
+        if not isinstance(network, keras.Model):
+            raise ValueError(f"`network` must be a keras.Model. Received: network={network!r}")
+        if value_range is not None:
+            value_range = tuple(float(v) for v in value_range)
+            if len(value_range) != 2 or not value_range[0] < value_range[1]:
+                raise ValueError(
+                    f"`value_range` must be (low, high) with low < high. Received: value_range={value_range!r}"
+                )
+        width = 1.0 if value_range is None else value_range[1] - value_range[0]
+        corruption = _deserialize(corruption) or AdditiveGaussian(sigma=0.1 * width)
+        if not isinstance(corruption, Corruption):
+            raise ValueError(
+                f"`corruption` must be a keras_dae corruption layer. Received: corruption={corruption!r}"
+            )
+        loss = _ALIASES.get(loss, loss)
+        if loss not in _LOSSES:
+            raise ValueError(f"`loss` must be one of {_LOSSES}. Received: loss={loss!r}")
+        self.network = network
+        self.corruption = corruption
+        self.reconstruction_loss = loss
+        self.alpha, self.beta = float(alpha), float(beta)
+        self.value_range = value_range
+        self.eval_seed = int(eval_seed)
+        self.encoder_sigma = None if encoder_sigma is None else float(encoder_sigma)
+        self.conditioned = is_conditioned(network)
+        self.eval_seed_generator = keras.random.SeedGenerator(self.eval_seed)
+        self._eval_state = ops.convert_to_numpy(self.eval_seed_generator.state.value)
+        self._paired = False
+        self._eval_stash = None
+        self.built = True
+
+    # The objective: subclasses override `_outputs`, `_per_sample_loss`, `_corrupted_outputs`.
+
+    def _network(self, x_tilde, sigma):
+        if not self.conditioned:
+            return self.network(x_tilde)
+        if sigma is None:
+            sigma = ops.zeros((ops.shape(x_tilde)[0],), dtype=x_tilde.dtype)
+        return self.network([x_tilde, ops.reshape(ops.cast(sigma, x_tilde.dtype), (-1,))])
+
+    def _outputs(self, x_tilde, sigma=None, mask=None):
+        """The network's prediction on `x_tilde` as a dict with at least `x_hat`."""
+        raw = self._network(x_tilde, sigma)
+        return self._pack(raw, raw, x_tilde, sigma, mask)
+
+    def _pack(self, x_hat, raw, x_tilde, sigma, mask):
+        batch = ops.shape(x_tilde)[0]
+        sigma = ops.zeros((batch,), x_tilde.dtype) if sigma is None else ops.reshape(ops.cast(sigma, x_tilde.dtype), (-1,))
+        mask = ops.zeros_like(x_tilde) if mask is None else mask
+        return {"x_hat": x_hat, "raw": raw, "x_tilde": x_tilde, "sigma": sigma, "mask": mask}
+
+    def _elementwise(self, prediction, target):
+        if self.reconstruction_loss == "bce":
+            p = ops.clip(prediction, 1e-7, 1.0 - 1e-7)
+            return -(target * ops.log(p) + (1.0 - target) * ops.log(1.0 - p))
+        return ops.square(prediction - target)
+
+    def _weighted(self, elementwise, mask):
+        if self.alpha == 1.0 and self.beta == 1.0:
+            return _mean_over_features(elementwise)
+        weights = self.alpha * mask + self.beta * (1.0 - mask)
+        return _mean_over_features(weights * elementwise)
+
+    def _per_sample_loss(self, x, outputs):
+        """The loss of each example, `(batch,)`, given the clean `x` and `outputs`."""
+        return self._weighted(self._elementwise(outputs["x_hat"], x), outputs["mask"])
+
+    def _corrupt(self, x, seed_generator):
+        if isinstance(self.corruption, AdversarialNoise):
+            loss_fn = lambda v: ops.mean(self._per_sample_loss(x, self._outputs(v)))  # noqa: E731
+            return self.corruption.perturb(x, loss_fn), self.corruption.no_info(x)
+        return self.corruption.corrupt_with(x, seed_generator)
+
+    def _corrupted_outputs(self, x, seed_generator):
+        """Corrupts the clean `x` and returns the network's outputs on it."""
+        x_tilde, info = self._corrupt(x, seed_generator)
+        return self._outputs(x_tilde, info["sigma"], info["mask"])
+
+    # Keras hooks.
+
+    def _split(self, inputs):
+        if isinstance(inputs, dict):
+            return inputs["x"], inputs.get("sigma")
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != 2:
+                raise ValueError(f"Inputs must be `x` or `[x, sigma]`. Received: {len(inputs)} inputs")
+            return inputs[0], inputs[1]
+        return inputs, None
+
+    def _corrupts_in_call(self, inputs):
+        return not self._paired and self._split(inputs)[1] is None
+
+    def call(self, inputs, training=False):
+        x, sigma = self._split(inputs)
+        if training and self._corrupts_in_call(inputs):
+            return self._corrupted_outputs(x, self.corruption.seed_generator)
+        outputs = self._outputs(x, sigma)
+        return outputs if training else outputs["x_hat"]
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        target, outputs = self._loss_terms(x, y, y_pred, training)
+        per_sample = self._per_sample_loss(target, outputs)
+        if sample_weight is not None:
+            w = ops.reshape(ops.cast(sample_weight, per_sample.dtype), (-1,))
+            loss = ops.sum(per_sample * w) / ops.maximum(ops.sum(w), 1e-12)
+        else:
+            loss = ops.mean(per_sample)
+        for extra in self.losses:
+            loss = loss + ops.cast(ops.sum(extra), loss.dtype)
+        self._eval_stash = None if training else (target, outputs["x_hat"])
+        return loss
+
+    def _loss_terms(self, x, y, y_pred, training):
+        """(clean target, outputs): the call's outputs when they fit the data, else recomputed."""
+        x_in, sigma = self._split(x)
+        if y is None:
+            if sigma is not None:
+                raise ValueError(
+                    "Inputs `[x, sigma]` are noisy inputs and need clean targets: "
+                    "fit([x_noisy, sigma], x_clean). Received: y=None"
+                )
+            if training and isinstance(y_pred, dict) and self._corrupts_in_call(x):
+                return x_in, y_pred
+            generator = self.corruption.seed_generator if training else self.eval_seed_generator
+            return x_in, self._corrupted_outputs(x_in, generator)
+        if isinstance(y_pred, dict) and not self._corrupts_in_call(x):
+            return y, y_pred
+        return y, self._outputs(x_in, sigma)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        if self._eval_stash is not None:
+            target, x_hat = self._eval_stash
+            self._eval_stash = None
+        else:
+            target = self._split(x)[0] if y is None else y
+            x_hat = y_pred["x_hat"] if isinstance(y_pred, dict) else y_pred
+        return super().compute_metrics(x, target, x_hat, sample_weight=sample_weight)
+
+    def compile(self, *args, **kwargs):
+        loss = kwargs.get("loss", args[1] if len(args) > 1 else None)
+        if loss is not None:
+            raise ValueError(
+                f"{type(self).__name__} defines its own objective: pass `loss=` to the "
+                f"constructor, not to compile(). Received: loss={loss!r}"
+            )
+        return super().compile(*args, **kwargs)
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def _set_paired(self, paired):
+        if paired != self._paired:
+            self._paired = paired
+            self.train_function = None
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        self._set_paired(y is not None or _has_targets(x))
+        return super().fit(x, y, *args, **kwargs)
+
+    def train_on_batch(self, x, y=None, *args, **kwargs):
+        self._set_paired(y is not None)
+        return super().train_on_batch(x, y, *args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        self.reset_eval_corruption()
+        return super().evaluate(*args, **kwargs)
+
+    def reset_eval_corruption(self):
+        """Resets the generator `evaluate` corrupts with (done at the start of each
+        `evaluate`, so every evaluation of the same data sees the same noise)."""
+        self.eval_seed_generator.state.assign(self._eval_state)
+
+    # The user-facing API.
+
+    @property
+    def sigma_for_features(self):
+        if self.encoder_sigma is not None:
+            return self.encoder_sigma
+        if isinstance(self.corruption, AdditiveGaussian):
+            return float(ops.convert_to_numpy(self.corruption.sigma_min))
+        return 0.0
+
+    @property
+    def encoder(self):
+        """The encoder as a `keras.Model` on `x` alone (sharing the network's weights),
+        with one feature vector per example (pooled for conv nets and U-Nets)."""
+        return encoder_model(self.network, pooled=True, sigma=self.sigma_for_features)
+
+    @property
+    def spatial_encoder(self):
+        """The encoder's unpooled code (a feature map for conv nets and U-Nets)."""
+        return encoder_model(self.network, pooled=False, sigma=self.sigma_for_features,
+                             name="spatial_encoder")
+
+    @property
+    def decoder(self):
+        """The decoder, from the code (and U-Net skips, σ embedding) to the network's output."""
+        return decoder_model(self.network)
+
+    def _check_range(self, x, sigma, name="x_noisy"):
+        if self.value_range is None:
+            return
+        low, high = self.value_range
+        if np.issubdtype(x.dtype, np.integer) and high - low <= 1.0:
+            raise ValueError(
+                f"`{name}` must be floats in the model's value_range {self.value_range}; integer "
+                f"data (e.g. uint8 0–255 images) must be scaled first. Received: {name} of dtype "
+                f"{x.dtype} with min={x.min()}, max={x.max()}"
+            )
+        noise = float(np.max(sigma)) if sigma is not None else self._max_sigma()
+        margin = 0.5 * (high - low) + 6.0 * noise
+        if x.size and (x.min() < low - margin or x.max() > high + margin):
+            raise ValueError(
+                f"`{name}` must be in the model's value_range {self.value_range} (noisy data may "
+                f"overshoot it by up to {margin:.3g}). Received: {name} with min={x.min():.4g}, "
+                f"max={x.max():.4g}, dtype={x.dtype}"
+            )
+
+    def _max_sigma(self):
+        if isinstance(self.corruption, AdditiveGaussian):
+            return float(ops.convert_to_numpy(self.corruption.sigma_max))
+        return 0.0
+
+    def _sigma_array(self, sigma, n, required):
+        if sigma is None:
+            if required:
+                raise ValueError(
+                    f"{type(self).__name__} is conditioned on the noise level: pass `sigma`, a "
+                    f"scalar or one value per example, in the units of value_range "
+                    f"{self.value_range}. Received: sigma=None"
+                )
+            return None
+        s = np.asarray(sigma, dtype="float32").reshape(-1)
+        if s.size == 1:
+            s = np.full((n,), s[0], "float32")
+        if s.shape != (n,) or np.any(s < 0):
+            raise ValueError(
+                f"`sigma` must be a scalar or {n} values >= 0. Received: sigma of shape "
+                f"{np.shape(sigma)}, min={s.min() if s.size else None}"
+            )
+        return s
+
+    def _prepare(self, x, sigma, name="x_noisy"):
+        x = np.asarray(x)
+        s = self._sigma_array(sigma, len(x), required=self.conditioned)
+        self._check_range(x, s, name)
+        x = x.astype("float32")
+        return ([x, s] if self.conditioned else x), s
+
+    def predict(self, x, *args, **kwargs):
+        if self.conditioned and self._split(x)[1] is None:
+            raise ValueError(
+                f"{type(self).__name__} is conditioned on σ: predict([x_noisy, sigma]) or "
+                "denoise(x_noisy, sigma=...). Received: x alone"
+            )
+        return super().predict(x, *args, **kwargs)
+
+    def denoise(self, x_noisy, sigma=None, batch_size=256):
+        """Denoises `x_noisy` (never corrupts); returns a numpy array.
+
+        Args:
+            x_noisy: array of noisy examples in the model's value range (noise may
+                overshoot it).
+            sigma: the noise level, a scalar or one per example, in the units of the value
+                range; required by σ-conditioned models, optional for blind ones.
+            batch_size: int.
+
+        Example:
+
+        >>> clean = model.denoise(noisy_images, sigma=0.3)
+        """
+        inputs, _ = self._prepare(x_noisy, sigma)
+        return np.asarray(self.predict(inputs, batch_size=batch_size, verbose=0))
+
+    def _score_batch(self, x, sigma):
+        """Tweedie's score estimate (D(x, σ) − x) / σ² on a batch; numpy in, numpy out."""
+        x_hat = self.predict_on_batch([x, sigma] if self.conditioned else x)
+        s2 = np.square(sigma).reshape((-1,) + (1,) * (x.ndim - 1))
+        return (np.asarray(x_hat) - x) / s2
+
+    def score(self, x, sigma, batch_size=1024):
+        """The score ∇ log p_σ(x) by Tweedie's formula, (D(x, σ) − x) / σ² (§9.2).
+
+        Meaningful for Gaussian corruption; σ (scalar or one per example) is required.
+        """
+        x = np.asarray(x, dtype="float32")
+        s = self._sigma_array(sigma, len(x), required=True)
+        return np.concatenate([
+            self._score_batch(x[i:i + batch_size], s[i:i + batch_size])
+            for i in range(0, len(x), batch_size)
+        ])
+
+    def sample(self, n, steps=100, seed=0, x_init=None, return_chain=False):
+        """Samples by the walkback / GSN chain (Bengio et al., 2013): alternate the
+        model's corruption and its denoiser, starting from uniform noise in the value
+        range (or `x_init`).
+
+        Args:
+            n: int, the number of samples.
+            steps: int, corrupt–denoise steps.
+            seed: int, the seed of the chain's corruption and initialization.
+            x_init: optional array of `n` starting points.
+            return_chain: bool, also return every step's samples.
+        """
+        shape = (n,) + tuple(self.network.inputs[0].shape[1:])
+        denoise = lambda v, s: self.predict_on_batch([v, s] if self.conditioned else v)  # noqa: E731
+        return sampling.gsn_chain(
+            denoise, self.corruption, shape, steps=steps, seed=seed, x_init=x_init,
+            value_range=self.value_range or (-1.0, 1.0), return_chain=return_chain,
+        )
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "network": keras.saving.serialize_keras_object(self.network),
+            "corruption": keras.saving.serialize_keras_object(self.corruption),
+            "loss": self.reconstruction_loss,
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "value_range": self.value_range,
+            "eval_seed": self.eval_seed,
+            "encoder_sigma": self.encoder_sigma,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["network"] = _deserialize(config["network"])
+        config["corruption"] = _deserialize(config["corruption"])
+        return cls(**config)
+
+
+def _has_targets(data):
+    """Whether a dataset's elements carry targets, for data types that tell (tf.data)."""
+    spec = getattr(data, "element_spec", None)
+    return isinstance(spec, (tuple, list)) and len(spec) >= 2 and spec[1] is not None

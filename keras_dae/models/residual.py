@@ -1,0 +1,59 @@
+"""`ResidualDAE`: predict the noise, subtract it (§5.3)."""
+
+import keras
+from keras import ops
+
+from keras_dae.models.base import DAE, _per_sample
+
+
+@keras.saving.register_keras_serializable(package="keras_dae")
+class ResidualDAE(DAE):
+    """A denoiser that predicts the corruption and subtracts it (residual learning, §5.3).
+
+    - σ-conditioned network (`[x, sigma]` in): it predicts the unit noise ε̂ and the
+      denoised output is x̃ − σ·ε̂. The loss is ||ε̂ − ε||² with ε = (x̃ − x)/σ (DnCNN-style
+      noise prediction, the ε-parameterization of diffusion models).
+    - blind network (`x` in): it predicts the residual r̂ ≈ x̃ − x = σε itself and the
+      denoised output is x̃ − r̂; the loss is ||r̂ − (x̃ − x)||².
+
+    Both optima give E[x | x̃], like `DAE`. Use a network with a linear output. Training,
+    evaluation and `denoise` behave as in `DAE`; the loss is the mean squared error (with
+    the α/β emphasis of `DAE` if given).
+
+    Args:
+        network: a `keras.Model` with a linear output.
+        corruption: a corruption layer; defaults to `AdditiveGaussian(sigma=0.1 × width)`.
+        **kwargs: the other `DAE` arguments (`alpha`, `beta`, `value_range`, ...).
+
+    Example:
+
+    >>> net = keras_dae.networks.unet((28, 28, 1), sigma_conditioning="film")
+    >>> model = keras_dae.models.ResidualDAE(
+    ...     net, keras_dae.layers.AdditiveGaussian(sigma_range=(0.0, 0.5)))
+    >>> model.compile(optimizer="adam")
+    >>> model.fit(x_train, epochs=5)
+    >>> model.denoise(noisy, sigma=0.3)
+    """
+
+    def __init__(self, network, corruption=None, loss="mse", **kwargs):
+        if loss not in ("mse", "mean_squared_error"):
+            raise ValueError(f"{type(self).__name__} supports loss='mse' only. Received: loss={loss!r}")
+        super().__init__(network, corruption=corruption, loss=loss, **kwargs)
+
+    def _outputs(self, x_tilde, sigma=None, mask=None):
+        raw = self._network(x_tilde, sigma)
+        if self.conditioned:
+            s = ops.zeros((ops.shape(x_tilde)[0],), x_tilde.dtype) if sigma is None else sigma
+            x_hat = x_tilde - _per_sample(ops.cast(s, x_tilde.dtype), x_tilde) * raw
+        else:
+            x_hat = x_tilde - raw
+        return self._pack(x_hat, raw, x_tilde, sigma, mask)
+
+    def _per_sample_loss(self, x, outputs):
+        residual = outputs["x_tilde"] - x
+        if self.conditioned:
+            sigma = _per_sample(ops.maximum(outputs["sigma"], 1e-8), x)
+            target = residual / sigma
+        else:
+            target = residual
+        return self._weighted(ops.square(outputs["raw"] - target), outputs["mask"])

@@ -1,0 +1,284 @@
+"""The objectives: serialization, training behaviour on every backend, the user API."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_dae import layers, models, networks
+from keras_dae.callbacks import NoiseSchedule
+from tests.helpers import assert_saved_model_roundtrip, backend, jit_for_tests, to_numpy
+
+N, DIM = 32, 16
+
+
+def data(seed=0, n=N):
+    return np.random.default_rng(seed).uniform(0.1, 0.9, (n, DIM)).astype("float32")
+
+
+def mlp(conditioned, output="linear"):
+    return networks.mlp((DIM, 12, 6), activation="relu", output_activation=output,
+                        sigma_conditioning="film" if conditioned else None, embedding_dim=8)
+
+
+def build(name, cls=None):
+    """A tiny model of each kind: (model, σ-conditioned?)."""
+    gauss = lambda: layers.AdditiveGaussian(sigma=0.2, seed=1)  # noqa: E731
+    ranged = lambda: layers.AdditiveGaussian(sigma_range=(0.05, 0.3), seed=1)  # noqa: E731
+    if name == "dae":
+        return (cls or models.DAE)(mlp(False, "sigmoid"), gauss()), False
+    if name == "dae-bce-masking":
+        return (cls or models.DAE)(mlp(False, "sigmoid"), layers.MaskingNoise(0.3, seed=1), loss="bce",
+                                   alpha=1.0, beta=0.5), False
+    if name == "residual-blind":
+        return (cls or models.ResidualDAE)(mlp(False), gauss()), False
+    if name == "residual-conditioned":
+        return (cls or models.ResidualDAE)(mlp(True), ranged()), True
+    if name == "score":
+        return (cls or models.ScoreDAE)(mlp(True), layers.AdditiveGaussian(
+            sigma_range=(0.02, 1.0), sigma_distribution="log_uniform", seed=1)), True
+    if name == "walkback":
+        return (cls or models.WalkbackDAE)(mlp(False, "sigmoid"), gauss(), steps=2), False
+    if name == "stacked":
+        return (cls or models.StackedDAE)((DIM, 12, 8), corruption=layers.MaskingNoise(0.25, seed=1)), False
+    raise ValueError(name)
+
+
+NAMES = ["dae", "dae-bce-masking", "residual-blind", "residual-conditioned", "score", "walkback", "stacked"]
+
+
+def inputs_for(x, conditioned, sigma=0.1):
+    return [x, np.full((len(x),), sigma, "float32")] if conditioned else x
+
+
+def compiled(model, lr=1e-2, jit_compile=False, **kwargs):
+    """Compiles with Adam; eager unless asked (XLA compiles cost seconds per model on CPU;
+    the tests of in-step behaviour ask for `jit_for_tests()`)."""
+    model.compile(optimizer=keras.optimizers.Adam(lr), jit_compile=jit_compile, **kwargs)
+    return model
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_saved_model_roundtrip_and_other_backend(name, tmp_path):
+    model, conditioned = build(name)
+    compiled(model).fit(data(), epochs=1, verbose=0)
+    path = assert_saved_model_roundtrip(model, inputs_for(data(1), conditioned), tmp_path)
+    reloaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(reloaded) is type(model)
+    strip = lambda config: {k: v for k, v in config.items() if k != "network"}  # noqa: E731
+    assert strip(reloaded.get_config()) == strip(model.get_config())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fit_loss_falls(name):
+    model, _ = build(name)
+    history = compiled(model, lr=3e-2).fit(data(), epochs=10, batch_size=N, verbose=0)
+    loss = history.history["loss"]
+    assert np.all(np.isfinite(loss)) and loss[-1] < loss[0]
+
+
+@pytest.mark.parametrize("name", ["dae", "residual-conditioned", "stacked"])
+def test_encoder_under_a_supervised_head(name):
+    model, _ = build(name)
+    labels = np.random.default_rng(0).integers(0, 3, N)
+    before = to_numpy(model.network.get_layer("encoder_1").weights[0])
+    classifier = keras.Sequential([model.encoder, keras.layers.Dense(3)])
+    classifier.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=jit_for_tests(),
+                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = classifier.fit(data(), labels, epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.encoder(data()).shape == (N, model.spatial_encoder(data()).shape[-1])
+    # the classifier fine-tunes the model's own encoder weights (shared, not copied)
+    assert not np.allclose(before, to_numpy(model.network.get_layer("encoder_1").weights[0]))
+
+
+def recording(cls):
+    """`cls` plus variables keeping the last corrupted batch and its mean σ."""
+
+    class Recording(cls):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.last_x_tilde = self.add_weight(shape=(N, DIM), initializer="zeros", trainable=False)
+            self.last_sigma = self.add_weight(shape=(), initializer="zeros", trainable=False)
+
+        def _corrupted_outputs(self, x, seed_generator):
+            outputs = super()._corrupted_outputs(x, seed_generator)
+            self.last_x_tilde.assign(outputs["x_tilde"])
+            self.last_sigma.assign(ops.mean(outputs["sigma"]))
+            return outputs
+
+    return Recording
+
+
+def record(model, x, epochs, callbacks=(), **fit_kwargs):
+    draws, sigmas = [], []
+    log = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: (
+        draws.append(to_numpy(model.last_x_tilde)), sigmas.append(float(to_numpy(model.last_sigma)))))
+    model.fit(x, epochs=epochs, batch_size=N, shuffle=False, verbose=0,
+              callbacks=[*callbacks, log], **fit_kwargs)
+    return np.stack(draws), np.array(sigmas)
+
+
+@pytest.mark.parametrize("name", ["dae", "walkback"])
+def test_corruption_is_fresh_each_step_and_seeded(name):
+    runs = []
+    for _ in range(2):
+        model, _ = build(name, cls=recording(type(build(name)[0])))
+        draws, _ = record(compiled(model, jit_compile=jit_for_tests()), data(), epochs=3)
+        assert not np.allclose(draws[0], draws[1]) and not np.allclose(draws[1], draws[2])
+        runs.append(draws)
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize("name", ["dae", "residual-conditioned"])
+def test_paired_fit_adds_no_corruption(name):
+    model, conditioned = build(name, cls=None)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), jit_compile=jit_for_tests())
+    clean = data()
+    noisy = (clean + 0.1 * np.random.default_rng(5).standard_normal(clean.shape)).astype("float32")
+    sigma = np.full((N,), 0.1, "float32")
+    inputs = [noisy, sigma] if conditioned else noisy
+    loss = model.fit(inputs, clean, batch_size=N, epochs=2, verbose=0).history["loss"]
+    raw = to_numpy(model.network(inputs))
+    if name == "dae":
+        expected = np.mean((raw - clean) ** 2)
+    elif conditioned:
+        expected = np.mean((raw - (noisy - clean) / 0.1) ** 2)
+    else:
+        expected = np.mean((raw - (noisy - clean)) ** 2)
+    np.testing.assert_allclose(loss, [expected, expected], rtol=1e-5)
+    again = model.fit(clean, batch_size=N, epochs=1, verbose=0).history["loss"][0]
+    assert abs(again - expected) > 1e-4  # fit(clean) corrupts again
+
+
+@pytest.mark.parametrize("name", ["dae", "score"])
+def test_evaluate_and_validation_use_a_fixed_corruption(name):
+    model, conditioned = build(name)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), jit_compile=jit_for_tests(), metrics=["mae"])
+    x = data()
+    history = model.fit(x, epochs=3, batch_size=8, verbose=0, validation_data=(x,))
+    val = history.history["val_loss"]
+    assert val[0] == val[1] == val[2]
+    first, second = model.evaluate(x, batch_size=8, verbose=0), model.evaluate(x, batch_size=8, verbose=0)
+    assert first == second
+    np.testing.assert_allclose(first[0], val[0], rtol=1e-5)
+    clean_to_clean = model.evaluate(inputs_for(x, conditioned, 1e-3), x, verbose=0)
+    assert abs(clean_to_clean[0] - first[0]) > 1e-6  # evaluate(x) is not clean → clean
+    prediction = model.predict(inputs_for(x, conditioned), verbose=0)
+    np.testing.assert_array_equal(prediction, model.predict(inputs_for(x, conditioned), verbose=0))
+
+
+def test_noise_schedule_reaches_the_compiled_step():
+    model, _ = build("dae", cls=recording(models.DAE))
+    schedule = NoiseSchedule(sigma_start=0.1, sigma_end=0.3, epochs=2)
+    _, sigmas = record(compiled(model, jit_compile=jit_for_tests()), data(), epochs=4, callbacks=[schedule])
+    np.testing.assert_allclose(sigmas, [0.1, 0.2, 0.3, 0.3], rtol=1e-5)
+    ranged = NoiseSchedule(schedule=lambda epoch: (0.3 * epoch, 0.3 * epoch + 0.1))
+    model, _ = build("dae", cls=recording(models.DAE))
+    _, sigmas = record(compiled(model, jit_compile=jit_for_tests()), data(), epochs=2, callbacks=[ranged])
+    assert sigmas[0] < 0.1 and 0.3 < sigmas[1] < 0.4
+
+
+def test_jit_compile_true():
+    name = "residual-conditioned"
+    model, _ = build(name)
+    history = compiled(model, jit_compile=True).fit(data(), epochs=2, batch_size=16, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_denoise_api():
+    model, _ = build("dae")
+    x = data()
+    out = model.denoise(x + 0.2, batch_size=7)
+    assert isinstance(out, np.ndarray) and out.shape == x.shape
+    np.testing.assert_allclose(out, model.denoise(x + 0.2), atol=1e-6)
+    with pytest.raises(ValueError, match=r"x_noisy.*value_range \(0.0, 1.0\).*uint8"):
+        model.denoise((x * 255).astype("uint8"))
+    with pytest.raises(ValueError, match="value_range"):
+        model.denoise(x * 255.0)
+
+    conditioned, _ = build("residual-conditioned")
+    with pytest.raises(ValueError, match="sigma"):
+        conditioned.denoise(x)
+    per_sample = conditioned.denoise(x, sigma=np.linspace(0.05, 0.3, N))
+    scalar = conditioned.denoise(x, sigma=0.1)
+    assert per_sample.shape == scalar.shape == x.shape
+    with pytest.raises(ValueError, match="sigma"):
+        conditioned.denoise(x, sigma=np.ones(3))
+    with pytest.raises(ValueError, match="sigma"):
+        conditioned.predict(x, verbose=0)
+    # ε-prediction: the denoiser is x̃ − σ ε̂, the score −ε̂ / σ (Tweedie).
+    eps = to_numpy(conditioned.network([x, np.full((N,), 0.1, "float32")]))
+    np.testing.assert_allclose(scalar, x - 0.1 * eps, atol=1e-5)
+    np.testing.assert_allclose(conditioned.score(x, 0.1), -eps / 0.1, rtol=1e-3, atol=1e-3)
+
+
+def test_emphasis_weights_corrupted_elements():
+    model = models.DAE(mlp(False, "sigmoid"), layers.MaskingNoise(0.5), alpha=1.0, beta=0.0)
+    x = data()
+    mask = (np.random.default_rng(1).uniform(size=x.shape) < 0.5).astype("float32")
+    x_hat = np.full_like(x, 0.5)
+    outputs = {"x_hat": x_hat, "mask": mask}
+    got = to_numpy(model._per_sample_loss(x, outputs))
+    np.testing.assert_allclose(got, np.mean(mask * (x_hat - x) ** 2, axis=1), rtol=1e-6)
+
+
+def test_adversarial_corruption_trains():
+    model = models.DAE(mlp(False, "sigmoid"), layers.AdversarialNoise(epsilon=0.05, steps=2))
+    history = compiled(model).fit(data(), epochs=3, batch_size=16, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    clean = model.evaluate(data(), data(), verbose=0)
+    assert model.evaluate(data(), verbose=0) > clean
+
+
+def test_stacked_pretraining_then_fine_tuning():
+    model, _ = build("stacked")
+    x = data(n=64)
+    kernels = [to_numpy(model.network.get_layer(f"encoder_{k}").kernel) for k in (1, 2)]
+    histories = model.pretrain(x, epochs_per_layer=6, optimizer=lambda: keras.optimizers.Adam(2e-2),
+                               batch_size=16)
+    assert len(histories) == 2
+    for h in histories:
+        assert h.history["loss"][-1] < h.history["loss"][0]
+    for k, before in zip((1, 2), kernels):
+        assert not np.allclose(before, to_numpy(model.network.get_layer(f"encoder_{k}").kernel))
+    history = compiled(model).fit(x, epochs=3, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.encoder(x).shape == (64, 8)
+
+
+def test_walkback_sums_the_steps():
+    model, _ = build("walkback")
+    x = data()
+    outputs = model._corrupted_outputs(ops.convert_to_tensor(x), model.eval_seed_generator)
+    assert tuple(outputs["x_hats"].shape) == (2, N, DIM)
+    per_step = [np.mean((to_numpy(outputs["x_hats"][k]) - x) ** 2, axis=1) for k in range(2)]
+    np.testing.assert_allclose(to_numpy(model._per_sample_loss(x, outputs)), sum(per_step), rtol=1e-5)
+    through = models.WalkbackDAE(mlp(False, "sigmoid"), steps=3, stop_gradient_chain=False)
+    assert np.isfinite(compiled(through).fit(x, epochs=1, verbose=0).history["loss"][0])
+
+
+def test_sampling_entry_points():
+    dae, _ = build("dae")
+    samples, chain = dae.sample(4, steps=3, seed=0, return_chain=True)
+    assert samples.shape == (4, DIM) and chain.shape == (3, 4, DIM)
+    np.testing.assert_array_equal(samples, dae.sample(4, steps=3, seed=0))
+    score, _ = build("score")
+    out = score.sample(4, sigmas=[1.0, 0.1], steps_per_sigma=2, seed=0)
+    assert out.shape == (4, DIM) and np.all(np.isfinite(out))
+
+
+def test_argument_errors():
+    with pytest.raises(ValueError, match="loss"):
+        models.DAE(mlp(False), loss="hinge")
+    with pytest.raises(ValueError, match="conditioned"):
+        models.ScoreDAE(mlp(False))
+    with pytest.raises(ValueError, match="AdditiveGaussian"):
+        models.ScoreDAE(mlp(True), layers.MaskingNoise(0.2))
+    with pytest.raises(ValueError, match="steps"):
+        models.WalkbackDAE(mlp(False), steps=0)
+    with pytest.raises(ValueError, match="constructor"):
+        models.DAE(mlp(False)).compile(optimizer="adam", loss="mse")
+    with pytest.raises(ValueError, match="value_range"):
+        models.DAE(mlp(False), value_range=(1.0, 0.0))
+    assert backend() in ("jax", "tensorflow", "torch")
