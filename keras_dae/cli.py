@@ -56,6 +56,52 @@ def demo(args):
     return 0
 
 
+def train(args):
+    """Retrains a zoo entry from its recipe and regenerates its weights, card and entry."""
+    from keras_dae import training
+
+    if not os.path.exists(args.recipe):
+        raise UsageError(f"no recipe at {args.recipe!r} (give a zoo/<name> folder or a recipe.py)")
+    entry = training.train(args.recipe, epochs=args.epochs, out=args.out,
+                           num_eval_images=args.num_eval_images, verbose=2)
+    print(f"trained {entry.name}: " + ", ".join(f"{k}={v:.2f}" for k, v in entry.metrics.items()))
+    return 0
+
+
+def push(args):
+    """Publishes a model to the Hugging Face Hub (Keras layout + generated card)."""
+    import pathlib
+
+    from keras_dae import hub
+
+    def read(path):
+        if path is None:
+            return None
+        if not os.path.isfile(path):
+            raise UsageError(f"no such file: {path!r}")
+        return pathlib.Path(path).read_text(encoding="utf-8")
+
+    sha = hub.publish(args.model, args.target, card=read(args.card), eval_results=read(args.eval),
+                      private=args.private, commit_message=args.message)
+    print(f"published {args.model} to {args.target} at revision {sha}")
+    print(f"load it with keras_dae.load('{args.target}@{sha}')")
+    return 0
+
+
+def list_zoo(args):
+    """Lists the registered zoo models."""
+    from keras_dae import registry
+
+    names = registry.list_models(args.pattern)
+    for name in names:
+        e = registry.get(name)
+        where = "packaged" if e.packaged_file() else "hub only"
+        print(f"{name:<28} {where:<9} {e.hf_repo}@{(e.revision or 'unpublished')[:12]}  {e.description[:60]}")
+    if not names:
+        print("no registered model matches" + (f" {args.pattern!r}" if args.pattern else ""))
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-dae",
@@ -75,6 +121,44 @@ def build_parser():
     p.add_argument("--num", type=int, default=12, help="digits per row (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="corruption seed (default: %(default)s)")
     p.set_defaults(func=demo)
+
+    p = sub.add_parser(
+        "train",
+        help="retrain a zoo entry from its recipe and regenerate its card",
+        description="Trains a zoo recipe (checkpointing every epoch; an interrupted run resumes), "
+        "then packages the weights, measures them and regenerates the model card, the results "
+        "and the registry entry.",
+        epilog="example: keras-dae --backend tensorflow train zoo/dae-mnist-saltpepper",
+    )
+    p.add_argument("recipe", help="a zoo/<name> folder or its recipe.py")
+    p.add_argument("--epochs", type=int, help="override the recipe's epochs (the card says so)")
+    p.add_argument("--out", help="checkpoint folder (default: outputs/zoo/<name>)")
+    p.add_argument("--num-eval-images", type=int, help="evaluate on the first N test images only")
+    p.set_defaults(func=train)
+
+    p = sub.add_parser(
+        "push",
+        help="publish a model to the Hugging Face Hub in the Keras layout, with a model card",
+        description="Uploads config.json, metadata.json, model.weights.h5 (the packaged bytes "
+        "for a registered name) and a generated model card; prints the commit revision.",
+        epilog="example: keras-dae push dae-mnist-saltpepper hf://my-org/dae-mnist-saltpepper",
+    )
+    p.add_argument("model", help="a registered name, a .keras file or a Keras Hub folder")
+    p.add_argument("target", help="hf://org/repo")
+    p.add_argument("--card", help="Markdown file used as the model card (default: generated)")
+    p.add_argument("--eval", help="Markdown evaluation table for the generated card")
+    p.add_argument("--private", action="store_true", help="create the repository private")
+    p.add_argument("--message", help="commit message")
+    p.set_defaults(func=push)
+
+    p = sub.add_parser(
+        "list", help="list the registered zoo models",
+        description="Lists the registry: name, whether the weights ship in the package, "
+        "Hub repository and pinned revision.",
+        epilog="example: keras-dae list 'unet-*'",
+    )
+    p.add_argument("pattern", nargs="?", help="fnmatch pattern, e.g. 'unet-*'")
+    p.set_defaults(func=list_zoo)
     return parser
 
 

@@ -25,3 +25,23 @@ def test_bad_usage_exits_2_without_traceback():
     )
     assert result.returncode == 2
     assert "--num=0" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_list_prints_the_registry(capsys):
+    from keras_dae import registry
+
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in registry.list_models():
+        assert name in out
+
+
+def test_train_with_a_missing_recipe_is_a_usage_error(capsys):
+    assert cli.main(["train", "zoo/no-such-entry"]) == 2
+    assert "no recipe" in capsys.readouterr().err
+
+
+def test_push_with_a_bad_target_fails_in_one_line(capsys):
+    assert cli.main(["push", "dae-mnist-saltpepper", "hf://not-a-repo"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "target" in err

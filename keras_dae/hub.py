@@ -1,0 +1,484 @@
+"""Load and publish zoo models: registry names, the Hugging Face Hub, local files.
+
+A packaged zoo model is one `.keras` archive under `keras_dae/weights/`; its members are
+exactly the files of the Keras Hub layout (`config.json`, `metadata.json`,
+`model.weights.h5`), so publishing it uploads those member bytes unchanged and the Hub's
+`model.weights.h5` has the SHA-256 the registry records.
+"""
+
+import hashlib
+import importlib.resources
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+
+import keras
+
+from keras_dae import registry
+
+CONFIG_FILE = "config.json"
+METADATA_FILE = "metadata.json"
+WEIGHTS_FILE = "model.weights.h5"
+PARTS = ("encoder", "decoder")
+ACCEPTED_FORMS = (
+    "a registered name (see keras_dae.list_models()), e.g. 'unet-mnist-gauss'",
+    "'hf://org/repo' or 'hf://org/repo@revision', a Hub repository in the Keras layout",
+    "a local '.keras' file",
+    "a local folder in the Keras Hub layout (config.json, model.weights.h5, metadata.json)",
+)
+_HF_URI = re.compile(r"hf://(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<rev>[\w./-]+))?")
+_REPO_LIKE = re.compile(r"[\w.-]+/[\w.-]+(?:@\S+)?")
+
+
+class IntegrityError(ValueError):
+    """The weights' SHA-256 differs from the one the registry records."""
+
+
+def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, token=None):
+    """Loads a zoo model, a Hub repository or a local file, ready on the active backend.
+
+    Resolution: `"hf://org/repo[@revision]"` downloads through huggingface_hub (its cache,
+    `HF_ENDPOINT`, `HF_HUB_OFFLINE`); a registered name loads the `.keras` archive shipped
+    in the package (no network) unless `revision` asks for a Hub revision or nothing is
+    packaged, in which case the registry's repository is downloaded at `revision` or at the
+    registry's pinned commit; anything else must be an existing `.keras` file or Keras Hub
+    folder. Registered names contain neither `/` nor `.`, so `./name` always means a local
+    folder, and `org/repo` is refused rather than guessed. Weights of a registered entry
+    are checked against its SHA-256 whenever they are the registered commit's or the
+    packaged ones. Models load with `safe_mode=True`.
+
+    Args:
+        name_or_path: a registered name, an `hf://` URI, or a local path.
+        revision: a Hub branch, tag or commit; for `hf://` URIs it may also follow `@`.
+        part: None for the whole model, or `"encoder"` / `"decoder"` for that attribute
+            of the model (a `keras.Model` for fine-tuning, returned uncompiled).
+        compile: whether to compile: with the saved compile config if any, else with Adam
+            (1e-3), plus `loss="mse"` for models that do not define `compute_loss`.
+        cache_dir: the huggingface_hub cache folder (default: its own, `HF_HUB_CACHE`).
+        token: a Hub token (default: huggingface_hub's, e.g. `HF_TOKEN`).
+
+    Returns:
+        A `keras.Model`.
+
+    Example:
+
+    ```python
+    model = keras_dae.load("unet-mnist-gauss")
+    model.fit(x_train, epochs=1)  # continues training at once
+    features = keras_dae.load("hf://org/repo@0123abc", part="encoder")
+    ```
+    """
+    if part is not None and part not in PARTS:
+        raise ValueError(f"`part` must be None or one of {PARTS}. Received: part={part!r}")
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(f"`name_or_path` must be a string or a path. Received: name_or_path={name_or_path!r}")
+    source = os.fspath(name_or_path)
+    entries = registry.list_models()
+    if isinstance(name_or_path, str) and source.startswith("hf://"):
+        repo_id, rev = _parse_hf(source, revision, "name_or_path")
+        folder, commit = _download(repo_id, rev, cache_dir, token)
+        for entry in registry.entries():
+            if entry.hf_repo == repo_id and entry.revision == commit:
+                _verify(_read(os.path.join(folder, entry.weights_file)), entry, f"hf://{repo_id}@{commit}")
+        model = _load_model(folder, compile)
+    elif isinstance(name_or_path, str) and source in entries:
+        model = _load_entry(registry.get(source), revision, compile, cache_dir, token)
+    elif os.path.exists(source):
+        if revision is not None:
+            raise ValueError(
+                f"`revision` applies to Hub sources only, not to the local path "
+                f"{source!r}. Received: revision={revision!r}"
+            )
+        if not _is_layout(source) and not zipfile.is_zipfile(source):
+            raise ValueError(
+                f"Not a Keras model: name_or_path={source!r} is neither a `.keras` archive "
+                f"nor a folder holding {CONFIG_FILE}.\n" + _forms()
+            )
+        model = _load_model(source, compile)
+    else:
+        raise _unknown(source)
+    if part is not None:
+        if not hasattr(model, part):
+            raise ValueError(
+                f"{type(model).__name__} has no `{part}` attribute to return. "
+                f"Received: part={part!r}, name_or_path={source!r}"
+            )
+        return getattr(model, part)
+    if compile and not getattr(model, "compiled", False):
+        _compile_defaults(model)
+    return model
+
+
+def publish(model_or_name, target, card=None, eval_results=None, private=False,
+            commit_message=None, token=None):
+    """Publishes a model to the Hugging Face Hub in the layout Keras uses for the Hub.
+
+    The repository receives `config.json`, `metadata.json` and `model.weights.h5` (no
+    pickle; what `model.save("hf://…")` writes, so `keras.saving.load_model("hf://…")`
+    loads it once keras_dae is imported) and a `README.md` model card. A registered name
+    or a `.keras` file is published from its archive's members, byte for byte.
+
+    Args:
+        model_or_name: a `keras.Model`, a registered name with packaged weights, or a
+            path to a `.keras` file or a Keras Hub folder.
+        target: `"hf://org/repo"`.
+        card: the model card's Markdown; None generates it with `model_card`.
+        eval_results: the evaluation table for the generated card (Markdown, or an object
+            with `to_markdown()` such as `keras_dae.evaluation.EvaluationResult`).
+        private: whether a newly created repository is private.
+        commit_message: the commit message (default: `"Publish <name> with keras-dae"`).
+        token: a Hub token with write access (default: huggingface_hub's).
+
+    Returns:
+        The commit sha of the upload: pass it as `revision` to pin what was published.
+
+    Example:
+
+    ```python
+    sha = keras_dae.publish("unet-mnist-gauss", "hf://keras-dae/unet-mnist-gauss")
+    model = keras_dae.load(f"hf://keras-dae/unet-mnist-gauss@{sha}")
+    ```
+    """
+    from huggingface_hub import HfApi
+
+    repo_id, rev = _parse_hf(target, None, "target")
+    if rev is not None:
+        raise ValueError(f"`target` must not carry a revision; commits go to main. Received: target={target!r}")
+    with tempfile.TemporaryDirectory(prefix="keras_dae_publish_") as folder:
+        entry, name = _write_layout(model_or_name, folder)
+        if card is None:
+            info = entry.to_dict() if entry else {"name": name, "hf_repo": repo_id}
+            info.setdefault("sha256", sha256_hex(_read(os.path.join(folder, WEIGHTS_FILE))))
+            info["hf_repo"] = repo_id
+            info["keras_version"] = _saved_keras_version(folder)
+            card = model_card(info, eval_results=eval_results)
+        _write_atomic(os.path.join(folder, "README.md"), card.encode("utf-8"))
+        api = HfApi(token=token, library_name="keras", library_version=keras.__version__)
+        try:
+            repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
+            commit = api.upload_folder(
+                repo_id=repo_url.repo_id, folder_path=folder,
+                commit_message=commit_message or f"Publish {name} with keras-dae",
+            )
+        except OSError as e:
+            raise OSError(f"Could not publish to target={target!r}: {type(e).__name__}: {e}") from e
+    return commit.oid
+
+
+def package(model, path):
+    """Writes `model` as the `.keras` archive a zoo entry ships under `keras_dae/weights/`:
+    architecture and weights only, without the optimizer's state (for Adam, two thirds of
+    the bytes) and without a compile config, so `load` compiles it with its defaults.
+
+    Args:
+        model: a `keras.Model`.
+        path: the `.keras` file to write (atomically).
+
+    Returns:
+        The SHA-256 of its `model.weights.h5`, for the entry's `sha256`.
+    """
+    path = os.fspath(path)
+    if not path.endswith(".keras"):
+        raise ValueError(f"`path` must end in `.keras`. Received: path={path!r}")
+    with tempfile.TemporaryDirectory(prefix="keras_dae_package_") as folder:
+        full, bare = os.path.join(folder, "full.keras"), os.path.join(folder, "bare.keras")
+        keras.saving.save_model(model, full)
+        keras.saving.load_model(full, compile=False, safe_mode=True).save(bare)
+        _write_atomic(path, _read(bare))
+    return weights_sha256(path)
+
+
+def weights_sha256(path):
+    """SHA-256 (hex) of the `model.weights.h5` of a `.keras` archive or Keras Hub folder:
+    the value a registry entry records."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return sha256_hex(_read(os.path.join(path, WEIGHTS_FILE)))
+    with zipfile.ZipFile(path) as zf:
+        return sha256_hex(zf.read(WEIGHTS_FILE))
+
+
+def sha256_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _forms():
+    return "Accepted forms:\n" + "\n".join(f"  - {form}" for form in ACCEPTED_FORMS)
+
+
+def _unknown(source):
+    if _REPO_LIKE.fullmatch(source):
+        tail = source.split("@")[0].split("/")[-1]
+        hint = f" To load it from the Hub, write 'hf://{source}'."
+        if tail in registry.list_models():
+            hint += f" The registered model {tail!r} loads by its bare name."
+        return ValueError(
+            f"name_or_path={source!r} looks like a Hub repository id; it is never resolved "
+            f"implicitly.{hint}\n" + _forms()
+        )
+    close = registry.closest(source)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    known = ", ".join(registry.list_models()) or "(none)"
+    return ValueError(
+        f"Unknown model: name_or_path={source!r} is neither a registered name nor an "
+        f"existing file or folder.{hint}\nRegistered: {known}.\n" + _forms()
+    )
+
+
+def _parse_hf(uri, revision, argument):
+    match = _HF_URI.fullmatch(uri) if isinstance(uri, str) else None
+    if match is None:
+        raise ValueError(f"`{argument}` must look like 'hf://org/repo[@revision]'. Received: {argument}={uri!r}")
+    rev = match["rev"]
+    if rev is not None and revision is not None and rev != revision:
+        raise ValueError(
+            f"Two different revisions asked: {argument}={uri!r} and revision={revision!r}"
+        )
+    return match["repo"], rev or revision
+
+
+def _download(repo_id, revision, cache_dir, token):
+    """Snapshot of `repo_id` at `revision` in the huggingface_hub cache: (folder, commit)."""
+    import huggingface_hub
+
+    where = f"hf://{repo_id}" + (f"@{revision}" if revision else "")
+    try:
+        folder = huggingface_hub.snapshot_download(
+            repo_id=repo_id, revision=revision, cache_dir=cache_dir, token=token,
+            library_name="keras-dae", library_version=_version(),
+        )
+    except OSError as e:
+        raise OSError(f"Could not fetch {where}: {type(e).__name__}: {e}") from e
+    if not _is_layout(folder):
+        raise ValueError(f"{where} is not in the Keras Hub layout: no {CONFIG_FILE} in it.")
+    return folder, os.path.basename(os.path.normpath(folder))
+
+
+def _load_entry(entry, revision, compile, cache_dir, token):
+    packaged = entry.packaged_file()
+    if revision is None and packaged is not None:
+        with importlib.resources.as_file(packaged) as path:
+            with zipfile.ZipFile(path) as zf:
+                _verify(zf.read(entry.weights_file), entry, f"the packaged {entry.packaged}")
+            return _load_model(path, compile)
+    revision = revision or entry.revision
+    if revision is None:
+        raise ValueError(
+            f"{entry.name!r} has neither packaged weights nor a published revision yet; "
+            f"pass revision=... to load a Hub revision of {entry.hf_repo}."
+        )
+    folder, commit = _download(entry.hf_repo, revision, cache_dir, token)
+    if commit == entry.revision:
+        _verify(_read(os.path.join(folder, entry.weights_file)), entry, f"hf://{entry.hf_repo}@{commit}")
+    return _load_model(folder, compile)
+
+
+def _verify(data, entry, where):
+    digest = sha256_hex(data)
+    if digest != entry.sha256:
+        raise IntegrityError(
+            f"SHA-256 mismatch for {entry.weights_file} of {entry.name!r} from {where}: "
+            f"expected {entry.sha256}, got {digest}. The file is corrupt or was replaced; "
+            "refusing to load it."
+        )
+
+
+def _load_model(path, compile):
+    return keras.saving.load_model(path, compile=compile, safe_mode=True)
+
+
+def _compile_defaults(model):
+    kwargs = {"optimizer": keras.optimizers.Adam(1e-3)}
+    if type(model).compute_loss is keras.Model.compute_loss:
+        kwargs["loss"] = "mse"
+    model.compile(**kwargs)
+
+
+def _is_layout(path):
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, CONFIG_FILE))
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _write_atomic(path, data):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _extract_archive(archive, folder):
+    with zipfile.ZipFile(archive) as zf:
+        for member in zf.namelist():
+            parts = member.split("/")
+            if member.startswith("/") or ".." in parts or member.endswith("/"):
+                continue
+            _write_atomic(os.path.join(folder, *parts), zf.read(member))
+
+
+def _write_layout(model_or_name, folder):
+    """Writes the Keras Hub layout of `model_or_name` into `folder`: (entry or None, name)."""
+    if isinstance(model_or_name, keras.Model):
+        keras.saving.save_model(model_or_name, folder, zipped=False)
+        return None, model_or_name.name
+    if not isinstance(model_or_name, (str, os.PathLike)):
+        raise TypeError(
+            "`model_or_name` must be a keras.Model, a registered name or a path. "
+            f"Received: model_or_name={model_or_name!r}"
+        )
+    source = os.fspath(model_or_name)
+    if source in registry.list_models():
+        entry = registry.get(source)
+        packaged = entry.packaged_file()
+        if packaged is None:
+            raise ValueError(
+                f"{source!r} has no packaged weights to publish. Received: model_or_name={source!r}"
+            )
+        with importlib.resources.as_file(packaged) as path:
+            _extract_archive(path, folder)
+        _verify(_read(os.path.join(folder, entry.weights_file)), entry, f"the packaged {entry.packaged}")
+        return entry, entry.name
+    if _is_layout(source):
+        for name in os.listdir(source):
+            src = os.path.join(source, name)
+            copy = shutil.copytree if os.path.isdir(src) else shutil.copyfile
+            copy(src, os.path.join(folder, name))
+    elif os.path.isfile(source) and zipfile.is_zipfile(source):
+        _extract_archive(source, folder)
+    else:
+        raise ValueError(
+            "`model_or_name` is neither a registered name with packaged weights nor a "
+            f"`.keras` file or Keras Hub folder. Received: model_or_name={source!r}"
+        )
+    digest = weights_sha256(folder)
+    entry = next((e for e in registry.entries() if e.sha256 == digest), None)
+    return entry, entry.name if entry else os.path.basename(source.rstrip("/\\")).removesuffix(".keras")
+
+
+def _saved_keras_version(folder):
+    import json
+
+    try:
+        with open(os.path.join(folder, METADATA_FILE), encoding="utf-8") as f:
+            return json.load(f).get("keras_version")
+    except (OSError, ValueError):
+        return None
+
+
+def _version():
+    import keras_dae
+
+    return keras_dae.__version__
+
+
+_DATASETS = {"mnist": ("MNIST", "Yann LeCun, Corinna Cortes and Christopher J.C. Burges")}
+
+
+def model_card(entry_or_metadata, eval_results=None):
+    """The model card (README.md) of a zoo entry or of a model described by a mapping.
+
+    Args:
+        entry_or_metadata: a `ModelEntry`, or a mapping with any of its fields (`name`,
+            `description`, `architecture`, `objective`, `dataset`, `corruption`,
+            `value_range`, `hf_repo`, `revision`, `sha256`, `license`, `data_license`,
+            `metrics`, `recipe`, `task`) plus optionally `keras_version`.
+        eval_results: the evaluation table measured by the evaluation harness (Markdown, or
+            an object with `to_markdown()`); without it the entry's `metrics` are listed.
+
+    Returns:
+        The Markdown text: a YAML header for the Hub (`library_name: keras`, tags, datasets,
+        license, metrics as `model-index`) and the sections intended use, training recipe,
+        evaluation, loading on each backend, licences and versions.
+    """
+    if isinstance(entry_or_metadata, registry.ModelEntry):
+        info = entry_or_metadata.to_dict()
+    elif hasattr(entry_or_metadata, "keys"):
+        info = dict(entry_or_metadata)
+    else:
+        raise TypeError(
+            "`entry_or_metadata` must be a ModelEntry or a mapping. "
+            f"Received: entry_or_metadata={entry_or_metadata!r}"
+        )
+    name = str(info.get("name") or "model")
+    dataset = info.get("dataset")
+    data_name = _DATASETS.get(dataset, (dataset,))[0]
+    metrics = dict(info.get("metrics") or {})
+    repo = info.get("hf_repo") or f"<org>/{name}"
+    low, high = info.get("value_range") or (0.0, 1.0)
+    table = eval_results.to_markdown() if hasattr(eval_results, "to_markdown") else eval_results
+
+    q = _yaml_str
+    tags = ["keras", "keras-dae", "denoising-autoencoder", f"image-{info.get('task') or 'denoising'}"]
+    tags += [part for part in name.split("-") if part != dataset][:3] if "-" in name else []
+    head = ["---", "library_name: keras", f"license: {q(info.get('license') or 'apache-2.0')}",
+            "pipeline_tag: image-to-image", "tags:"] + [f"- {q(t)}" for t in dict.fromkeys(tags)]
+    if dataset:
+        head += ["datasets:", f"- {q(dataset)}"]
+    if metrics:
+        kinds = dict.fromkeys(k.split("@")[0].lower() for k in metrics)
+        head += ["metrics:"] + [f"- {q(k)}" for k in kinds]
+        head += ["model-index:", f"- name: {q(name)}", "  results:", "  - task:",
+                 "      type: image-to-image", f"      name: {q('Image ' + (info.get('task') or 'denoising'))}",
+                 "    dataset:", f"      type: {q(dataset or 'custom')}", f"      name: {q(data_name or 'custom')}",
+                 "    metrics:"]
+        for key, value in metrics.items():
+            head += [f"    - type: {q(key.split('@')[0].lower())}", f"      value: {float(value)!r}",
+                     f"      name: {q(key)}"]
+    head.append("---")
+
+    facts = [("Architecture", info.get("architecture")), ("Objective", info.get("objective")),
+             ("Training corruption", info.get("corruption")), ("Data set", data_name),
+             ("Input range", f"[{low:g}, {high:g}]"), ("Task", info.get("task"))]
+    body = [f"# {name}", "", info.get("description") or f"A denoising autoencoder made with keras-dae.", ""]
+    body += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in facts if v] + [""]
+    body += ["## Intended use", "",
+             f"Removing the training corruption from {data_name or 'images like the training data'} "
+             f"scaled to [{low:g}, {high:g}] (`model.denoise(x_noisy)`), and its encoder "
+             "(`model.encoder`, or `keras_dae.load(..., part=\"encoder\")`) as a feature extractor "
+             "to fine-tune. It is a research and teaching model: it is not meant for other image "
+             "distributions, and a reconstruction is a plausible image, not evidence of the original.", ""]
+    body += ["## Training recipe", "", f"- Objective: {info.get('objective') or 'see config.json'}",
+             f"- Network: {info.get('architecture') or 'see config.json'}",
+             f"- Corruption: {info.get('corruption') or 'see config.json'}",
+             f"- Recipe: {info.get('recipe') or 'see config.json for the full configuration'}", ""]
+    body += ["## Evaluation", ""]
+    if table:
+        body += [str(table).strip(), ""]
+    elif metrics:
+        body += ["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4g} |" for k, v in metrics.items()] + [""]
+    else:
+        body += ["No measured results yet.", ""]
+    loader = name if info.get("packaged") else f"hf://{repo}"
+    pinned = f"hf://{repo}@{info['revision']}" if info.get("revision") else f"hf://{repo}@<commit>"
+    body += ["## Loading", "", "The same files load on JAX, TensorFlow and PyTorch; choose the backend "
+             "before Keras is imported:", "", "```bash"]
+    body += [f"KERAS_BACKEND={b} python -c \"import keras_dae; keras_dae.load('{loader}').summary()\""
+             for b in ("jax", "tensorflow", "torch")]
+    body += ["```", "", "```python", "import os", "os.environ[\"KERAS_BACKEND\"] = \"jax\"  # or \"tensorflow\", \"torch\"",
+             "import keras, keras_dae", "", f"model = keras_dae.load(\"{loader}\")",
+             f"model = keras_dae.load(\"{pinned}\")  # a pinned Hub revision",
+             "x_hat = model.denoise(x_noisy)", f"encoder = keras_dae.load(\"{loader}\", part=\"encoder\")",
+             f"model = keras.saving.load_model(\"hf://{repo}\")  # plain Keras, once keras_dae is imported",
+             "```", ""]
+    creators = _DATASETS.get(dataset, (None, None))[1]
+    body += ["## Licences", "", f"- Weights: {info.get('license') or 'apache-2.0'}.",
+             f"- Training data: {data_name or 'see the recipe'}"
+             + (f" ({creators})" if creators else "") + f", {info.get('data_license') or 'see its source'}.", ""]
+    body += ["## Versions", "", f"- keras-dae {_version()}, Keras {info.get('keras_version') or keras.__version__}"]
+    if info.get("revision"):
+        body.append(f"- Hub revision: `{info['revision']}`")
+    if info.get("sha256"):
+        body.append(f"- SHA-256 of {info.get('weights_file') or WEIGHTS_FILE}: `{info['sha256']}`")
+    return "\n".join(head + [""] + body) + "\n"
+
+
+def _yaml_str(value):
+    import json
+
+    return json.dumps(str(value), ensure_ascii=False)
