@@ -1,0 +1,43 @@
+"""The zoo: every registered entry against its golden file, on every backend, and the
+registry kept in step with `zoo/`."""
+
+import pathlib
+
+import numpy as np
+import pytest
+
+import keras_dae
+from keras_dae import registry
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGED = [e.name for e in registry.entries() if e.packaged_file() is not None]
+
+
+def test_registry_and_zoo_folders_agree():
+    folders = {p.parent.name for p in (ROOT / "zoo").glob("*/recipe.py")}
+    shipped = {e.name for e in registry.entries()}
+    assert shipped <= folders, f"registered without a recipe: {sorted(shipped - folders)}"
+    for name in shipped:
+        assert (ROOT / "zoo" / name / "README.md").is_file(), f"{name} has no model card"
+
+
+@pytest.mark.parametrize("name", PACKAGED)
+def test_entry_matches_its_golden_outputs(name):
+    """Outputs on stored inputs equal the ones recorded when the entry was trained (on
+    whichever backend that was) within 1e-4: a change to a layer that alters a published
+    model's outputs fails here."""
+    golden = np.load(ROOT / "tests" / "golden" / f"{name}.npz")
+    model = keras_dae.load(name)
+    kwargs = {"sigma": golden["sigma"]} if "sigma" in golden else {}
+    out = model.denoise(golden["x"], **kwargs)
+    np.testing.assert_allclose(out, golden["outputs"], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("name", PACKAGED)
+def test_entry_encoder_is_a_classifier_base(name):
+    import keras
+
+    encoder = keras_dae.load(name, part="encoder")
+    head = keras.Sequential([encoder, keras.layers.Dense(10)])
+    golden = np.load(ROOT / "tests" / "golden" / f"{name}.npz")
+    assert head(golden["x"]).shape == (len(golden["x"]), 10)
