@@ -7,3 +7,4 @@ from keras_dae import models as models
 from keras_dae import networks as networks
 from keras_dae.hub import load as load, publish as publish
 from keras_dae.registry import list_models as list_models
+from keras_dae.evaluation import evaluate as evaluate

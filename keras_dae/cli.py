@@ -102,6 +102,13 @@ def list_zoo(args):
     return 0
 
 
+def evaluate(args):
+    """The evaluation harness: the model against the noisy input and classical denoisers."""
+    from keras_dae import evaluation
+
+    return evaluation.main(args.rest)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-dae",
@@ -159,6 +166,14 @@ def build_parser():
     )
     p.add_argument("pattern", nargs="?", help="fnmatch pattern, e.g. 'unet-*'")
     p.set_defaults(func=list_zoo)
+
+    p = sub.add_parser(
+        "eval", add_help=False,
+        help="evaluate a model against the noisy input and classical denoisers (see eval --help)",
+        description="The evaluation harness (keras_dae.evaluation): same arguments.",
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=evaluate)
     return parser
 
 

@@ -138,6 +138,7 @@ def _atomic_write(path, text):
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared.
     os.replace(tmp, path)
 
 
