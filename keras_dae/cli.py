@@ -187,7 +187,11 @@ def _switch_backend(name):
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "command", None) == "eval":
+        args.rest = extra + args.rest
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.backend:
         _switch_backend(args.backend)
     if not args.command:

@@ -20,6 +20,11 @@ def _deserialize(obj):
     return keras.saving.deserialize_keras_object(obj) if isinstance(obj, dict) else obj
 
 
+def _tensor(v):
+    """NumPy data (as eager, un-jitted trainers pass it) as a backend tensor."""
+    return ops.convert_to_tensor(v) if isinstance(v, (np.ndarray, np.generic)) else v
+
+
 def _mean_over_features(v):
     return ops.mean(v, axis=tuple(range(1, len(v.shape))))
 
@@ -155,12 +160,14 @@ class DAE(keras.Model):
 
     def _split(self, inputs):
         if isinstance(inputs, dict):
-            return inputs["x"], inputs.get("sigma")
-        if isinstance(inputs, (list, tuple)):
+            x, sigma = inputs["x"], inputs.get("sigma")
+        elif isinstance(inputs, (list, tuple)):
             if len(inputs) != 2:
                 raise ValueError(f"Inputs must be `x` or `[x, sigma]`. Received: {len(inputs)} inputs")
-            return inputs[0], inputs[1]
-        return inputs, None
+            x, sigma = inputs
+        else:
+            x, sigma = inputs, None
+        return _tensor(x), _tensor(sigma)
 
     def _corrupts_in_call(self, inputs):
         return not self._paired and self._split(inputs)[1] is None
@@ -198,6 +205,7 @@ class DAE(keras.Model):
                 return x_in, y_pred
             generator = self.corruption.seed_generator if training else self.eval_seed_generator
             return x_in, self._corrupted_outputs(x_in, generator)
+        y = _tensor(y)
         if isinstance(y_pred, dict) and not self._corrupts_in_call(x):
             return y, y_pred
         return y, self._outputs(x_in, sigma)
@@ -207,7 +215,7 @@ class DAE(keras.Model):
             target, x_hat = self._eval_stash
             self._eval_stash = None
         else:
-            target = self._split(x)[0] if y is None else y
+            target = self._split(x)[0] if y is None else _tensor(y)
             x_hat = y_pred["x_hat"] if isinstance(y_pred, dict) else y_pred
         return super().compute_metrics(x, target, x_hat, sample_weight=sample_weight)
 
