@@ -52,6 +52,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--stacked-epochs", type=int, default=40,
                         help="the MLP stack is ~30x cheaper per epoch than the U-Nets")
+    parser.add_argument("--stacked-train", type=int, default=20000,
+                        help="the fully connected stack needs more images than the U-Nets")
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
@@ -78,19 +80,20 @@ def main(argv=None):
             continue
         start = time.time()
         model = build()
-        epochs = args.epochs
+        epochs, x_fit = args.epochs, x_train
         if name == "StackedDAE":
-            model.pretrain(x_train, epochs_per_layer=5, optimizer=lambda: keras.optimizers.Adam(1e-3))
+            x_fit = load_mnist("train", num_images=args.stacked_train)[0]
+            model.pretrain(x_fit, epochs_per_layer=5, optimizer=lambda: keras.optimizers.Adam(1e-3))
             epochs = args.stacked_epochs
         model.compile(optimizer=keras.optimizers.Adam(2e-3 if name != "StackedDAE" else 1e-3))
-        history = model.fit(x_train, epochs=epochs, batch_size=64, verbose=0,
+        history = model.fit(x_fit, epochs=epochs, batch_size=64, verbose=0,
                             validation_data=(x_val,))
         value = psnr(model.denoise(noisy_test, sigma=SIGMA))
         results[name] = {
             "loss_first": history.history["loss"][0], "loss_last": history.history["loss"][-1],
             "val_loss": history.history["val_loss"], "psnr": value,
             "beats_best_classical": value > best_classical,
-            "epochs": epochs, "seconds": round(time.time() - start, 1),
+            "epochs": epochs, "train_images": len(x_fit), "seconds": round(time.time() - start, 1),
             "parameters": model.count_params(),
         }
         print(name, json.dumps(results[name]), flush=True)

@@ -13,7 +13,8 @@ per sigma by `tune` on validation images, from the grids in `GRIDS`.
 - `"wiener"`: the linear MMSE (Wiener/PCA) estimator from the mean `mu` and covariance
   `S` of clean training images (or patches): `x = mu + S (S + a sigma^2 I)^-1 (y - mu)`.
 
-Plus `median_filter` (salt-and-pepper noise) and `inpaint_biharmonic` (inpainting).
+Plus `median_filter` (salt-and-pepper noise), `inpaint_biharmonic` (inpainting) and
+`estimate_sigma` (the noise level of an image, for blind use of σ-conditioned models).
 """
 
 import numpy as np
@@ -253,6 +254,35 @@ def tune(baseline, clean, noisy, sigma, grid=None, wiener=None):
                                for c, o in zip(clean, out)]))
         scores.append((params, value))
     return max(scores, key=lambda s: s[1])[0], scores
+
+
+def estimate_sigma(images):
+    """Per-image standard deviation of additive white Gaussian noise (Donoho's MAD rule).
+
+    The finest diagonal Haar detail coefficients (a − b − c + d)/2 of every (overlapping)
+    2×2 window are N(0, σ²) for white noise and near zero on smooth image regions, so
+    σ̂ = median(|HH|) / 0.6745, pooled over the channels.
+
+    Args:
+        images: `(N, H, W, C)` array (or list of `(H, W, C)` arrays) on any value scale.
+
+    Returns:
+        A float32 array `(N,)` of σ̂ on the images' scale.
+
+    Example:
+    >>> sigma_hat = estimate_sigma(noisy)  # then model.denoise(noisy, sigma=sigma_hat)
+    """
+    out = []
+    for im in images:
+        im = np.asarray(im, dtype="float64")
+        if im.ndim == 2:
+            im = im[..., None]
+        if im.ndim != 3 or im.shape[0] < 2 or im.shape[1] < 2:
+            raise ValueError("`images` must hold (H, W, C) images of at least 2×2 pixels. "
+                             f"Received: an image of shape {im.shape}")
+        a, b, c, d = im[:-1, :-1], im[:-1, 1:], im[1:, :-1], im[1:, 1:]
+        out.append(np.median(np.abs(a - b - c + d) / 2.0) / 0.6745)
+    return np.asarray(out, dtype="float32")
 
 
 def median_filter(images, size=3):

@@ -4,6 +4,8 @@ import argparse
 import os
 import sys
 
+import numpy as np
+
 
 class UsageError(Exception):
     """Bad usage or input: a one-line message and exit code 2."""
@@ -25,7 +27,75 @@ def _demo_corruptions():
     ]
 
 
+DEFAULT_MODEL = "unet-mnist-gauss"
+# TV's weight = 0.65 σ: the value the evaluation harness picked on validation digits at
+# σ = 0.1, 0.3 and 0.5 (benchmarks/results/classical_mnist.json).
+TV_WEIGHT_SCALE = 0.65
+
+
 def demo(args):
+    """The main job: the default zoo model denoises packaged MNIST digits; grid + table."""
+    if args.layers:
+        return corruption_gallery(args)
+    import keras
+    import numpy as np
+
+    from keras_dae import assets, evaluation, load, metrics, plotting
+
+    sigmas = _positive_floats(args.sigmas, "--sigmas")
+    model = load(args.model)
+    images, _ = assets.mnist_test_sample()
+    x = images.astype("float32")[..., None] / 255.0
+    show = x[: args.num]
+    rows, labels = [show], ["clean"]
+    table = []
+    for sigma in sigmas:
+        noisy = evaluation.add_gaussian_noise(x, sigma, args.seed).astype("float32")
+        out = np.clip(model.denoise(noisy, sigma=sigma), 0.0, 1.0)
+        row = {"noisy": metrics.psnr_numpy(x, noisy),
+               args.model: metrics.psnr_numpy(x, out)}
+        tv = _tv(noisy, sigma)
+        if tv is not None:
+            row["total variation"] = metrics.psnr_numpy(x, np.clip(tv, 0.0, 1.0))
+        table.append((sigma, {k: float(np.mean(v)) for k, v in row.items()}))
+        rows += [noisy[: args.num], out[: args.num]]
+        labels += [f"noisy σ={sigma:g}", f"denoised σ={sigma:g}"]
+    path = plotting.save_image_atomic(plotting.image_grid(rows, labels, scale=2), args.out)
+    methods = list(table[0][1])
+    print(f"{args.model} on {keras.backend.backend()}: {len(x)} packaged MNIST test digits, "
+          f"Gaussian noise (NumPy seed {args.seed}), PSNR in dB")
+    print(f"{'method':<22}" + "".join(f"{f'σ={s:g}':>9}" for s, _ in table))
+    for m in methods:
+        print(f"{m:<22}" + "".join(f"{r[m]:>9.2f}" for _, r in table))
+    if "total variation" not in methods:
+        print("(total variation needs scikit-image: pip install 'keras-dae[eval]')")
+    print(f"wrote {path} (clean, then noisy and denoised rows per σ)")
+    return 0
+
+
+def _tv(noisy, sigma):
+    try:
+        from keras_dae import baselines
+
+        return baselines.denoise_tv(noisy, sigma, weight_scale=TV_WEIGHT_SCALE)
+    except ImportError:
+        return None
+
+
+def _positive_floats(values, flag):
+    out = []
+    for v in values:
+        try:
+            f = float(v)
+        except ValueError:
+            f = float("nan")
+        if not f > 0:
+            raise UsageError(f"{flag} must be positive numbers. Received: {flag} {v}")
+        out.append(f)
+    return out
+
+
+def corruption_gallery(args):
     """Corrupts packaged MNIST test digits with every corruption layer; writes a grid."""
     import keras
     import numpy as np
@@ -54,6 +124,118 @@ def demo(args):
         print(f"  {label:<34} changed {np.mean(row != x):6.1%} of pixels, MSE {np.mean((row - x) ** 2):.4f}")
     print(f"wrote {path} ({len(rows)} rows × {len(x)} digits)")
     return 0
+
+
+def _load_model(name):
+    from keras_dae import load
+
+    try:
+        return load(name)
+    except KeyError as e:
+        raise UsageError(str(e).strip("'\"")) from None
+
+
+def _fit_shape(model, x, path):
+    """`x` as a batch `(N, H, W, C)` the model accepts, or a one-line usage error."""
+    want = tuple(model.network.inputs[0].shape[1:])
+    batch = x if x.ndim == len(want) + 1 else x[None]
+    got = tuple(batch.shape[1:])
+    fixed = all(w is None or w == g for w, g in zip(want, got)) and len(want) == len(got)
+    if not fixed and len(want) == 1 and int(np.prod(got)) == want[0]:
+        return batch.reshape(len(batch), -1)
+    if not fixed:
+        raise UsageError(f"{path}: image of shape {got} does not fit model input {want}")
+    return batch
+
+
+def denoise(args):
+    """Denoises image files (PNG, JPEG, NPY), one file or a folder."""
+    import keras
+
+    from keras_dae import imageio
+
+    if args.sigma is not None and not args.sigma >= 0:
+        raise UsageError(f"--sigma must be >= 0. Received: --sigma {args.sigma}")
+    files = _inputs(args.input)
+    outputs = _outputs(files, args.output)
+    model = _load_model(args.model)
+    bar = keras.utils.Progbar(len(files), unit_name="file") if len(files) > 1 else None
+    for i, (src, dst) in enumerate(zip(files, outputs)):
+        x = imageio.read_image(src)
+        batch = _fit_shape(model, x, src)
+        out = model.denoise(batch, sigma=args.sigma).reshape((len(batch),) + x.shape[-3:])
+        imageio.write_image(dst, out if x.ndim == 4 else out[0])
+        if bar:
+            bar.update(i + 1)
+    print(f"denoised {len(files)} file(s) with {args.model} → {args.output}")
+    return 0
+
+
+def inpaint(args):
+    """Fills the masked pixels of image files."""
+    from keras_dae import imageio
+
+    files = _inputs(args.input)
+    masks = _inputs(args.mask)
+    if len(masks) not in (1, len(files)):
+        raise UsageError(f"give one mask or one per image: {len(files)} images, {len(masks)} masks")
+    outputs = _outputs(files, args.output)
+    model = _load_model(args.model)
+    for i, (src, dst) in enumerate(zip(files, outputs)):
+        x = imageio.read_image(src)
+        m = imageio.read_image(masks[i if len(masks) > 1 else 0])
+        if m.shape[:-1] != x.shape[:-1] and m.shape[-3:-1] != x.shape[-3:-1]:
+            raise UsageError(f"mask of shape {m.shape} does not match image {src} of shape {x.shape}")
+        m = (m.max(axis=-1, keepdims=True) > 0.5).astype("float32")
+        batch = _fit_shape(model, x, src)
+        m_batch = np.broadcast_to(m, x.shape).reshape(batch.shape)
+        out = model.inpaint(batch, m_batch).reshape((len(batch),) + x.shape[-3:])
+        imageio.write_image(dst, out if x.ndim == 4 else out[0])
+    print(f"inpainted {len(files)} file(s) with {args.model} → {args.output}")
+    return 0
+
+
+def sample(args):
+    """Draws samples from a model's learned distribution into a PNG grid."""
+    from keras_dae import plotting
+
+    if args.n < 1:
+        raise UsageError(f"-n must be >= 1. Received: -n {args.n}")
+    model = _load_model(args.model)
+    if not hasattr(model, "sample"):
+        raise UsageError(f"{args.model} cannot sample")
+    kwargs = {} if args.steps is None else (
+        {"steps_per_sigma": args.steps} if hasattr(model, "score") and "sigmas" in
+        model.sample.__code__.co_varnames else {"steps": args.steps})
+    x = np.asarray(model.sample(args.n, seed=args.seed, **kwargs))
+    low, high = model.value_range or (0.0, 1.0)
+    x = np.clip((x - low) / (high - low), 0.0, 1.0)
+    if x.ndim == 2:
+        side = int(round(np.sqrt(x.shape[1])))
+        x = x.reshape(len(x), side, side, 1)
+    per_row = int(np.ceil(np.sqrt(args.n)))
+    rows = [x[i:i + per_row] for i in range(0, len(x), per_row)]
+    path = plotting.save_image_atomic(plotting.image_grid(rows, scale=2), args.output)
+    print(f"wrote {path} ({args.n} samples from {args.model})")
+    return 0
+
+
+def _inputs(path):
+    from keras_dae import imageio
+
+    try:
+        return imageio.list_images(path)
+    except (FileNotFoundError, ValueError) as e:
+        raise UsageError(str(e)) from None
+
+
+def _outputs(files, out):
+    from keras_dae import imageio
+
+    try:
+        return imageio.output_paths(files, out)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def train(args):
@@ -119,15 +301,59 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser(
         "demo",
-        help="corrupt packaged MNIST digits with every corruption layer and write a PNG grid",
-        description="Corrupts packaged MNIST test digits with every corruption layer and writes "
-        "a PNG grid, one row per layer. Needs no network and no data folder.",
-        epilog="example: keras-dae demo --out outputs/demo.png --backend jax",
+        help="denoise packaged MNIST digits with the default zoo model; PNG grid + PSNR table",
+        description="The main job. Loads the default zoo model (its packaged copy: no network), "
+        "adds Gaussian noise at each σ to 100 packaged MNIST test digits, denoises them, writes "
+        "a PNG grid (clean / noisy / denoised per σ) and prints PSNR against the noisy input and "
+        "total-variation denoising. --layers instead writes a grid of every corruption layer.",
+        epilog="example: keras-dae --backend jax demo --sigmas 0.1 0.3 0.5 --out outputs/demo.png",
     )
+    p.add_argument("--model", default=DEFAULT_MODEL, help="zoo name or path (default: %(default)s)")
+    p.add_argument("--sigmas", nargs="+", default=["0.1", "0.3", "0.5"],
+                   help="noise levels on [0, 1] (default: 0.1 0.3 0.5)")
     p.add_argument("--out", default="outputs/demo.png", help="PNG to write (default: %(default)s)")
     p.add_argument("--num", type=int, default=12, help="digits per row (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="corruption seed (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default: %(default)s)")
+    p.add_argument("--layers", action="store_true",
+                   help="write the corruption-layer gallery instead (one row per layer)")
     p.set_defaults(func=demo)
+
+    p = sub.add_parser(
+        "denoise", help="denoise image files (PNG, JPEG, NPY), one file or a folder",
+        description="Denoises images in [0, 1] (8/16-bit PNG or JPEG, or NPY floats in [0, 1] / "
+        "integers 0–255). A σ-conditioned model uses --sigma, or estimates σ per image without it.",
+        epilog="example: keras-dae denoise noisy/ clean/ --model unet-mnist-gauss --sigma 0.3",
+    )
+    p.add_argument("input", help="an image file or a folder of images")
+    p.add_argument("output", help="output file (one input) or folder")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="zoo name or path (default: %(default)s)")
+    p.add_argument("--sigma", type=float, help="noise level on [0, 1] (default: estimated)")
+    p.set_defaults(func=denoise)
+
+    p = sub.add_parser(
+        "inpaint", help="fill the masked pixels of image files",
+        description="Fills the pixels where MASK is white (> 0.5) and keeps the others. MASK is "
+        "one image for all inputs or a folder with one mask per input (same order).",
+        epilog="example: keras-dae inpaint digit.png mask.png filled.png --model sdae-mnist-mask",
+    )
+    p.add_argument("input", help="an image file or a folder of images")
+    p.add_argument("mask", help="a mask image or a folder of masks (white = missing)")
+    p.add_argument("output", help="output file (one input) or folder")
+    p.add_argument("--model", default="sdae-mnist-mask", help="zoo name or path (default: %(default)s)")
+    p.set_defaults(func=inpaint)
+
+    p = sub.add_parser(
+        "sample", help="draw samples from a model into a PNG grid",
+        description="Samples by the model's own sampler: annealed Langevin dynamics for score "
+        "models, the walkback (GSN) corrupt–denoise chain for the others.",
+        epilog="example: keras-dae sample --model dae-mnist-saltpepper -n 64 samples.png",
+    )
+    p.add_argument("output", help="PNG to write")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="zoo name or path (default: %(default)s)")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default: %(default)s)")
+    p.add_argument("--steps", type=int, help="chain steps (per σ for Langevin); model default if unset")
+    p.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+    p.set_defaults(func=sample)
 
     p = sub.add_parser(
         "train",
@@ -185,6 +411,11 @@ def _switch_backend(name):
     os.execve(sys.executable, [sys.executable, "-m", "keras_dae", *sys.argv[1:]], env)
 
 
+def _one_line(error):
+    text = str(error).strip("'\"") if isinstance(error, KeyError) else str(error)
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def main(argv=None):
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -201,11 +432,12 @@ def main(argv=None):
         parser.error(f"--num must be >= 1. Received: --num={args.num}")
     try:
         return args.func(args)
-    except UsageError as e:
-        print(f"keras-dae: error: {e}", file=sys.stderr)
+    except (UsageError, FileNotFoundError, ValueError, KeyError) as e:
+        # bad usage or input: unknown model, missing file, wrong shape or range
+        print(f"keras-dae: error: {_one_line(e)}", file=sys.stderr)
         return 2
-    except (OSError, ValueError) as e:
-        print(f"keras-dae: error: {e}", file=sys.stderr)
+    except OSError as e:
+        print(f"keras-dae: error: {_one_line(e)}", file=sys.stderr)
         return 1
 
 

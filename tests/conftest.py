@@ -14,7 +14,10 @@ def pytest_report_header(config):
 
 @pytest.fixture(autouse=True)
 def _clean_keras_state():
+    # Every test starts from the same weights whatever ran before it in the process
+    # (initializers draw from the global seed state when not seeded).
     keras.utils.clear_session()
+    keras.utils.set_random_seed(0)
     keras.config.set_dtype_policy("float32")
     yield
     keras.config.set_dtype_policy("float32")

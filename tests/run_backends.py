@@ -3,11 +3,15 @@ summary with the pass/fail counts of each backend.
 
 Keras reads KERAS_BACKEND once, at import, so a backend cannot change inside a process.
 
+Tests may report what they measured with pytest's `record_property("measured: <what>", value)`;
+those values end up in one table, a column per backend (also `outputs/tests/measured.json`).
+
 Usage: python tests/run_backends.py [--backends jax,tensorflow,torch] [--jobs N] [pytest args]
 Exit status: 0 when every backend passed, 1 otherwise.
 """
 
 import argparse
+import json
 import os
 import pathlib
 import subprocess
@@ -31,6 +35,30 @@ def counts(junit_path):
     total["passed"] = total["tests"] - total["failures"] - total["errors"] - total["skipped"]
     total["failed"] = total["failures"] + total["errors"]
     return total
+
+
+def measured(junit_path):
+    """`{what: value}` of the `measured: ...` properties recorded by the tests."""
+    if not junit_path.exists():
+        return {}
+    values = {}
+    for prop in ET.parse(junit_path).getroot().iter("property"):
+        name = prop.get("name", "")
+        if name.startswith("measured:"):
+            values[name[len("measured:"):].strip()] = prop.get("value")
+    return values
+
+
+def print_measured(backends, out):
+    table = {b: measured(out / f"junit-{b}.xml") for b in backends}
+    keys = list(dict.fromkeys(k for b in backends for k in table[b]))
+    if not keys:
+        return
+    (out / "measured.json").write_text(json.dumps(table, indent=2) + "\n")
+    width = max(len(k) for k in keys)
+    print(f"\n{'measured':<{width}}  " + "  ".join(f"{b:>10}" for b in backends))
+    for key in keys:
+        print(f"{key:<{width}}  " + "  ".join(f"{table[b].get(key, '-'):>10}" for b in backends))
 
 
 def main(argv=None):
@@ -69,6 +97,7 @@ def main(argv=None):
             print(f"\n===== {name} (exit {proc.returncode}, {time.time() - t0:.0f} s) =====")
             print(text[-6000:] if proc.returncode else "\n".join(text.splitlines()[-3:]), flush=True)
 
+    print_measured(backends, out)
     print("\nbackend      passed  failed  skipped  seconds")
     total_passed = total_failed = total_skipped = 0
     ok = True

@@ -107,3 +107,19 @@ def test_biharmonic_inpainting_fills_smooth_images():
     mask[0, 5:10, 6:11] = 1
     out = baselines.inpaint_biharmonic((ramp * (1 - mask)).astype("float32"), mask)
     assert np.abs(out - ramp).max() < 1e-3
+
+
+@pytest.mark.parametrize("sigma", [0.1, 0.3, 1.0])
+def test_estimate_sigma(sigma):
+    # Pure noise: the MAD rule is unbiased; 27×27 coefficients give a few % spread.
+    flat = np.full((200, 28, 28, 1), 0.5, "float32")
+    noisy = flat + sigma * np.random.default_rng(0).standard_normal(flat.shape).astype("float32")
+    ratio = baselines.estimate_sigma(noisy) / sigma
+    assert abs(ratio.mean() - 1.0) < 0.02 and ratio.std() < 0.08
+    # Scale-free: on the [0, 255] scale it returns 255 σ.
+    np.testing.assert_allclose(baselines.estimate_sigma(noisy[:5] * 255.0), 255.0 * baselines.estimate_sigma(noisy[:5]), rtol=1e-4)
+
+
+def test_estimate_sigma_rejects_tiny_images():
+    with pytest.raises(ValueError, match="images"):
+        baselines.estimate_sigma(np.zeros((2, 1, 5, 1)))

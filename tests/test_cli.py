@@ -1,4 +1,4 @@
-"""The command line: the demo writes its grid; bad usage gets a one-line error."""
+"""The command line: the demo, the file verbs, and one-line errors with exit code 2."""
 
 import subprocess
 import sys
@@ -9,9 +9,22 @@ from PIL import Image
 from keras_dae import cli
 
 
-def test_demo_writes_the_corruption_grid(tmp_path, capsys):
+def test_demo_denoises_with_the_default_zoo_model(tmp_path, capsys):
+    out = tmp_path / "demo.png"
+    assert cli.main(["demo", "--out", str(out), "--num", "4", "--sigmas", "0.1", "0.5"]) == 0
+    image = np.asarray(Image.open(out))
+    assert image.shape[0] >= 5 * 28 * 2  # clean + (noisy, denoised) × 2 σ
+    text = capsys.readouterr().out
+    table = {line.split()[0]: [float(v) for v in line.split()[-2:]] for line in text.splitlines()
+             if line.startswith(("noisy", cli.DEFAULT_MODEL, "total"))}
+    assert set(table) == {"noisy", cli.DEFAULT_MODEL, "total"}
+    # The zoo model beats the noisy input and total variation at both noise levels.
+    assert all(m > max(n, t) for m, n, t in zip(table[cli.DEFAULT_MODEL], table["noisy"], table["total"]))
+
+
+def test_demo_layers_writes_the_corruption_grid(tmp_path, capsys):
     out = tmp_path / "grid.png"
-    assert cli.main(["demo", "--out", str(out), "--num", "4"]) == 0
+    assert cli.main(["demo", "--layers", "--out", str(out), "--num", "4"]) == 0
     image = np.asarray(Image.open(out))
     rows = 1 + len(cli._demo_corruptions())
     assert image.shape[0] >= rows * 28 * 2
@@ -42,6 +55,75 @@ def test_train_with_a_missing_recipe_is_a_usage_error(capsys):
 
 
 def test_push_with_a_bad_target_fails_in_one_line(capsys):
-    assert cli.main(["push", "dae-mnist-saltpepper", "hf://not-a-repo"]) == 1
+    assert cli.main(["push", "dae-mnist-saltpepper", "hf://not-a-repo"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "target" in err
+
+
+def _digits(n=3):
+    from keras_dae import assets
+
+    return assets.mnist_test_sample()[0][:n].astype("float32")[..., None] / 255.0
+
+
+def _salt_and_pepper(x, seed=0):
+    u = np.random.default_rng(seed).random(x.shape)
+    return np.where(u < 0.1, 0.0, np.where(u < 0.2, 1.0, x)).astype("float32")
+
+
+def test_denoise_a_folder_and_an_npy_stack(tmp_path, capsys):
+    from keras_dae import imageio
+    from keras_dae.metrics import psnr_numpy
+
+    clean = _digits()
+    noisy = _salt_and_pepper(clean)
+    (tmp_path / "in").mkdir()
+    for i, im in enumerate(noisy):
+        imageio.write_image(tmp_path / "in" / f"d{i}.png", im)
+    args = ["--model", "dae-mnist-saltpepper"]
+    assert cli.main(["denoise", str(tmp_path / "in"), str(tmp_path / "out"), *args]) == 0
+    out = np.stack([imageio.read_image(tmp_path / "out" / f"d{i}.png") for i in range(3)])
+    assert psnr_numpy(clean, out).mean() > psnr_numpy(clean, noisy).mean() + 5.0
+    np.save(tmp_path / "stack.npy", noisy[..., 0])  # (N, H, W) floats
+    assert cli.main(["denoise", str(tmp_path / "stack.npy"), str(tmp_path / "o.npy"), *args]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "o.npy"), out, atol=1 / 255 + 1e-6)
+    assert not list(tmp_path.rglob(".*.tmp*"))
+
+
+def test_inpaint_and_sample(tmp_path):
+    from keras_dae import imageio
+
+    x = _digits(1)[0]
+    mask = np.zeros_like(x)
+    mask[8:20, 8:20] = 1.0
+    imageio.write_image(tmp_path / "x.png", x * (1 - mask))
+    imageio.write_image(tmp_path / "m.png", mask)
+    assert cli.main(["inpaint", str(tmp_path / "x.png"), str(tmp_path / "m.png"),
+                     str(tmp_path / "filled.png"), "--model", "sdae-mnist-mask"]) == 0
+    filled = imageio.read_image(tmp_path / "filled.png")
+    np.testing.assert_allclose(filled[mask == 0], (x * (1 - mask))[mask == 0], atol=1 / 255 + 1e-6)
+    assert filled[mask == 1].max() > 0.2  # strokes filled in
+    assert cli.main(["sample", str(tmp_path / "s.png"), "--model", "dae-mnist-saltpepper",
+                     "-n", "4", "--steps", "3"]) == 0
+    assert Image.open(tmp_path / "s.png").size[0] >= 2 * 28
+
+
+def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys):
+    from keras_dae import imageio
+
+    imageio.write_image(tmp_path / "big.png", np.zeros((40, 40, 1)))
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    cases = [
+        (["denoise", str(tmp_path / "missing.png"), str(tmp_path / "o.png")], "no such file"),
+        (["denoise", str(tmp_path / "big.png"), str(tmp_path / "o.png"), "--model",
+          "dae-mnist-saltpepper"], "does not fit"),
+        (["denoise", str(tmp_path / "junk.png"), str(tmp_path / "o.png"), "--model",
+          "dae-mnist-saltpepper"], "cannot read"),
+        (["sample", str(tmp_path / "s.png"), "--model", "no-such-model"], "no-such-model"),
+        (["demo", "--sigmas", "-1"], "--sigmas"),
+    ]
+    for argv, message in cases:
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, (argv, err)
+    assert not (tmp_path / "o.png").exists()

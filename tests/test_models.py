@@ -77,11 +77,12 @@ def test_fit_loss_falls(name):
     # Measured by `evaluate` (a fixed corruption): the training loss of the σ-sampling
     # objectives jumps with each batch's draw of σ.
     model, _ = build(name)
-    compiled(model, lr=3e-2)
-    before = model.evaluate(data(), verbose=0)
-    history = model.fit(data(), epochs=10, batch_size=16, verbose=0)
+    compiled(model, lr=1e-2)
+    held_out = data(seed=7, n=512)
+    before = model.evaluate(held_out, batch_size=512, verbose=0)
+    history = model.fit(data(n=128), epochs=10, batch_size=32, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
-    assert model.evaluate(data(), verbose=0) < before
+    assert model.evaluate(held_out, batch_size=512, verbose=0) < before
 
 
 @pytest.mark.parametrize("name", ["dae", "residual-conditioned", "stacked"])
@@ -158,7 +159,9 @@ def test_paired_fit_adds_no_corruption(name):
     assert abs(again - expected) > 1e-6  # fit(clean) corrupts again
 
 
-@pytest.mark.parametrize("name", ["dae", "score"])
+# Noise-predicting objectives: their loss on clean inputs differs clearly from the loss on
+# corrupted ones even untrained (an untrained sigmoid DAE outputs ~0.5 either way).
+@pytest.mark.parametrize("name", ["residual-blind", "score"])
 def test_evaluate_and_validation_use_a_fixed_corruption(name):
     model, conditioned = build(name)
     model.compile(optimizer=keras.optimizers.SGD(0.0), jit_compile=jit_for_tests(), metrics=["mae"])
@@ -170,7 +173,7 @@ def test_evaluate_and_validation_use_a_fixed_corruption(name):
     assert first == second
     np.testing.assert_allclose(first[0], val[0], rtol=1e-5)
     clean_to_clean = model.evaluate(inputs_for(x, conditioned, 1e-3), x, verbose=0)
-    assert abs(clean_to_clean[0] - first[0]) > 1e-6  # evaluate(x) is not clean → clean
+    assert abs(clean_to_clean[0] - first[0]) > 1e-3  # evaluate(x) is not clean → clean
     prediction = model.predict(inputs_for(x, conditioned), verbose=0)
     np.testing.assert_array_equal(prediction, model.predict(inputs_for(x, conditioned), verbose=0))
 
@@ -205,8 +208,9 @@ def test_denoise_api():
         model.denoise(x * 255.0)
 
     conditioned, _ = build("residual-conditioned")
-    with pytest.raises(ValueError, match="sigma"):
-        conditioned.denoise(x)
+    sigma_hat = conditioned.estimate_sigma(x)  # blind use: σ estimated per example
+    assert sigma_hat.shape == (N,) and np.all(sigma_hat > 0)
+    np.testing.assert_allclose(conditioned.denoise(x), conditioned.denoise(x, sigma=sigma_hat), atol=1e-6)
     per_sample = conditioned.denoise(x, sigma=np.linspace(0.05, 0.3, N))
     scalar = conditioned.denoise(x, sigma=0.1)
     assert per_sample.shape == scalar.shape == x.shape
@@ -220,6 +224,17 @@ def test_denoise_api():
     np.testing.assert_allclose(conditioned.score(x, 0.1), -eps / 0.1, rtol=1e-3, atol=1e-3)
 
 
+def test_inpaint_keeps_the_known_elements():
+    model, _ = build("dae-bce-masking")
+    x = data()
+    mask = (np.random.default_rng(1).uniform(size=x.shape) < 0.3).astype("float32")
+    filled = model.inpaint(x, mask)
+    np.testing.assert_array_equal(filled[mask == 0], x[mask == 0])
+    np.testing.assert_allclose(filled[mask == 1], model.denoise(x * (1 - mask))[mask == 1], atol=1e-6)
+    with pytest.raises(ValueError, match="mask"):
+        model.inpaint(x, mask * 0.5)
+
+
 def test_emphasis_weights_corrupted_elements():
     model = models.DAE(mlp(False, "sigmoid"), layers.MaskingNoise(0.5), alpha=1.0, beta=0.0)
     x = data()
@@ -231,7 +246,10 @@ def test_emphasis_weights_corrupted_elements():
 
 
 def test_adversarial_corruption_trains():
-    model = models.DAE(mlp(False, "sigmoid"), layers.AdversarialNoise(epsilon=0.05, steps=2))
+    # tanh units: a ReLU net this small can die into a constant map, whose input gradient
+    # is exactly zero (and the attack a no-op); that happened on one torch run in CI.
+    network = networks.mlp((DIM, 12, 6), activation="tanh", output_activation="sigmoid")
+    model = models.DAE(network, layers.AdversarialNoise(epsilon=0.05, steps=2))
     history = compiled(model).fit(data(), epochs=3, batch_size=16, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     clean = model.evaluate(data(), data(), verbose=0)

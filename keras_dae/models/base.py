@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_dae import sampling
+from keras_dae import baselines, sampling
 from keras_dae.layers import AdditiveGaussian, AdversarialNoise, Corruption
 from keras_dae.networks.common import decoder_model, encoder_model, is_conditioned
 
@@ -347,15 +347,72 @@ class DAE(keras.Model):
             x_noisy: array of noisy examples in the model's value range (noise may
                 overshoot it).
             sigma: the noise level, a scalar or one per example, in the units of the value
-                range; required by σ-conditioned models, optional for blind ones.
+                range. Blind networks ignore it. A σ-conditioned model given no σ
+                estimates it per example with `estimate_sigma` (Gaussian noise; costs a
+                second pass).
             batch_size: int.
 
         Example:
 
         >>> clean = model.denoise(noisy_images, sigma=0.3)
+        >>> clean = model.denoise(noisy_images)  # σ estimated per image
         """
-        inputs, _ = self._prepare(x_noisy, sigma)
+        if self.conditioned and sigma is None:
+            # estimate_sigma checks the range with its first guess; the refined σ̂ of a
+            # poorly fitting model may be far smaller, so it is not checked again.
+            sigma = self.estimate_sigma(x_noisy, batch_size=batch_size)
+            inputs = [np.asarray(x_noisy, dtype="float32"), sigma]
+        else:
+            inputs, _ = self._prepare(x_noisy, sigma)
         return np.asarray(self.predict(inputs, batch_size=batch_size, verbose=0))
+
+    def inpaint(self, x, mask, sigma=None, batch_size=256):
+        """Fills the elements where `mask` is 1 and keeps the others; returns numpy.
+
+        The masked elements are zeroed (the masking corruption's fill), the model
+        reconstructs the whole input, and its output replaces only the masked elements.
+
+        Args:
+            x: array of examples in the model's value range (masked values are ignored).
+            mask: array broadcastable to `x`, 1 (or True) where the element is missing.
+            sigma: passed to σ-conditioned networks (default 0: no additive noise).
+            batch_size: int.
+
+        Example:
+
+        >>> filled = model.inpaint(digits, block_mask)
+        """
+        x = np.asarray(x, dtype="float32")
+        mask = np.broadcast_to(np.asarray(mask, dtype="float32"), x.shape)
+        if np.any((mask != 0) & (mask != 1)):
+            raise ValueError("`mask` must hold 0 (keep) and 1 (missing). Received: values "
+                             f"{np.unique(mask)[:5]}")
+        masked = x * (1.0 - mask)
+        if self.conditioned and sigma is None:
+            sigma = 0.0
+        filled = self.denoise(masked, sigma=sigma, batch_size=batch_size)
+        return masked + mask * filled
+
+    def estimate_sigma(self, x_noisy, batch_size=256):
+        """Per-example σ of additive Gaussian noise in `x_noisy`, for blind use.
+
+        A first guess from the finest wavelet coefficients (`baselines.estimate_sigma`,
+        biased upward on detailed images at low σ) is refined once: the model denoises
+        with it, and σ̂ = median|x̃ − x̂| / 0.6745 over the example's elements, the robust
+        deviation of what the model removed. For images `(N, H, W, C)`; for other inputs
+        the first guess is the robust deviation of the input's differences.
+        """
+        x = np.asarray(x_noisy, dtype="float32")
+        if x.ndim == 4:
+            first = baselines.estimate_sigma(x)
+        else:
+            flat = x.reshape(len(x), -1)
+            first = np.median(np.abs(np.diff(flat, axis=1)), axis=1) / (0.6745 * np.sqrt(2.0))
+        first = np.maximum(first, 1e-4).astype("float32")
+        inputs, _ = self._prepare(x, first)
+        x_hat = np.asarray(self.predict(inputs, batch_size=batch_size, verbose=0))
+        residual = np.abs(x - x_hat).reshape(len(x), -1)
+        return np.maximum(np.median(residual, axis=1) / 0.6745, 1e-4).astype("float32")
 
     def _score_batch(self, x, sigma):
         """Tweedie's score estimate (D(x, σ) − x) / σ² on a batch; numpy in, numpy out."""
