@@ -55,7 +55,8 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
         part: None for the whole model, or `"encoder"` / `"decoder"` for that attribute
             of the model (a `keras.Model` for fine-tuning, returned uncompiled).
         compile: whether to compile: with the saved compile config if any, else with Adam
-            (1e-3), plus `loss="mse"` for models that do not define `compute_loss`.
+            at a fine-tuning rate (1e-4; the weights ship without optimizer state), plus
+            `loss="mse"` for models that do not define `compute_loss`.
         cache_dir: the huggingface_hub cache folder (default: its own, `HF_HUB_CACHE`).
         token: a Hub token (default: huggingface_hub's, e.g. `HF_TOKEN`).
 
@@ -289,8 +290,14 @@ def _load_model(path, compile):
     return keras.saving.load_model(path, compile=compile, safe_mode=True)
 
 
+FINE_TUNE_LEARNING_RATE = 1e-4
+
+
 def _compile_defaults(model):
-    kwargs = {"optimizer": keras.optimizers.Adam(1e-3)}
+    # A trained model ships without optimizer state: a fresh Adam at the usual 1e-3 first
+    # undoes part of the training (dae-mnist-saltpepper: 22.02 → 19.94 dB after four
+    # steps), at 1e-4 it holds (21.96 dB) and continues from there.
+    kwargs = {"optimizer": keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE)}
     if type(model).compute_loss is keras.Model.compute_loss:
         kwargs["loss"] = "mse"
     model.compile(**kwargs)

@@ -1,12 +1,16 @@
-"""Runs the test suite once per Keras backend, each in its own process, and prints one
+"""Runs the test suite once per Keras backend, each in its own processes, and prints one
 summary with the pass/fail counts of each backend.
 
 Keras reads KERAS_BACKEND once, at import, so a backend cannot change inside a process.
+To keep both cores busy until the end, each backend's test files are split into
+`--shards` groups of about equal cost (the durations of the previous run's JUnit files
+when present, else file sizes), and the longest jobs start first, `--jobs` at a time.
 
 Tests may report what they measured with pytest's `record_property("measured: <what>", value)`;
 those values end up in one table, a column per backend (also `outputs/tests/measured.json`).
 
-Usage: python tests/run_backends.py [--backends jax,tensorflow,torch] [--jobs N] [pytest args]
+Usage: python tests/run_backends.py [--backends jax,tensorflow,torch] [--jobs N] [--shards N]
+       [pytest args]; given explicit test paths, each backend runs them in one process.
 Exit status: 0 when every backend passed, 1 otherwise.
 """
 
@@ -23,34 +27,39 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 BACKENDS = ("jax", "tensorflow", "torch")
 
 
-def counts(junit_path):
-    if not junit_path.exists():
-        return None
-    root = ET.parse(junit_path).getroot()
-    suites = [root] if root.tag == "testsuite" else list(root)
+def counts(junit_paths):
     total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for suite in suites:
-        for key in total:
-            total[key] += int(suite.get(key, 0))
+    found = False
+    for path in junit_paths:
+        if not path.exists():
+            continue
+        found = True
+        root = ET.parse(path).getroot()
+        for suite in [root] if root.tag == "testsuite" else list(root):
+            for key in total:
+                total[key] += int(suite.get(key, 0))
+    if not found:
+        return None
     total["passed"] = total["tests"] - total["failures"] - total["errors"] - total["skipped"]
     total["failed"] = total["failures"] + total["errors"]
     return total
 
 
-def measured(junit_path):
+def measured(junit_paths):
     """`{what: value}` of the `measured: ...` properties recorded by the tests."""
-    if not junit_path.exists():
-        return {}
     values = {}
-    for prop in ET.parse(junit_path).getroot().iter("property"):
-        name = prop.get("name", "")
-        if name.startswith("measured:"):
-            values[name[len("measured:"):].strip()] = prop.get("value")
+    for path in junit_paths:
+        if not path.exists():
+            continue
+        for prop in ET.parse(path).getroot().iter("property"):
+            name = prop.get("name", "")
+            if name.startswith("measured:"):
+                values[name[len("measured:"):].strip()] = prop.get("value")
     return values
 
 
-def print_measured(backends, out):
-    table = {b: measured(out / f"junit-{b}.xml") for b in backends}
+def print_measured(table, out):
+    backends = list(table)
     keys = list(dict.fromkeys(k for b in backends for k in table[b]))
     if not keys:
         return
@@ -61,56 +70,100 @@ def print_measured(backends, out):
         print(f"{key:<{width}}  " + "  ".join(f"{table[b].get(key, '-'):>10}" for b in backends))
 
 
+def file_costs(backend, files, out):
+    """Seconds per test file from the previous run's JUnit files, else bytes / 1000."""
+    costs = {}
+    for path in out.glob(f"junit-{backend}-*.xml"):
+        try:
+            for case in ET.parse(path).getroot().iter("testcase"):
+                module = (case.get("classname") or "").split(".")[-1]
+                costs[module] = costs.get(module, 0.0) + float(case.get("time", 0))
+        except ET.ParseError:
+            continue
+    return {f: costs.get(f.stem, f.stat().st_size / 1000.0) for f in files}
+
+
+def shard(files, costs, n):
+    """Greedy longest-first split of `files` into `n` groups of similar total cost."""
+    groups = [[0.0, []] for _ in range(max(1, min(n, len(files))))]
+    for f in sorted(files, key=lambda f: -costs[f]):
+        group = min(groups, key=lambda g: g[0])
+        group[0] += costs[f]
+        group[1].append(f)
+    return [(cost, sorted(fs)) for cost, fs in groups]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("KERAS_DAE_TEST_JOBS", 2)),
-                        help="backends run at once (default 2: one per core here)")
+                        help="pytest processes at once (default 2: one per core here)")
+    parser.add_argument("--shards", type=int, default=2, help="processes per backend (default 2)")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "tests"))
     args, pytest_args = parser.parse_known_args(argv)
     backends = [b for b in args.backends.split(",") if b]
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    pending, running, results = list(backends), {}, {}
+    explicit = any(not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in pytest_args)
+    files = sorted((ROOT / "tests").glob("test_*.py"))
+    jobs = []  # (estimated cost, backend, shard index, test files)
+    for backend in backends:
+        if explicit:
+            jobs.append((0.0, backend, 0, []))
+            continue
+        for i, (cost, group) in enumerate(shard(files, file_costs(backend, files, out), args.shards)):
+            jobs.append((cost, backend, i, group))
+    jobs.sort(key=lambda j: -j[0])
+    for old in out.glob("junit-*.xml"):
+        if any(old.name.startswith(f"junit-{b}") for b in backends):
+            old.unlink()
+
+    junits = {b: [] for b in backends}
+    seconds = {b: 0.0 for b in backends}
+    codes = {b: 0 for b in backends}
+    running = {}
     start = time.time()
-    while pending or running:
-        while pending and len(running) < args.jobs:
-            name = pending.pop(0)
+    while jobs or running:
+        while jobs and len(running) < args.jobs:
+            _, backend, i, group = jobs.pop(0)
+            name = f"{backend}-{i}"
             junit = out / f"junit-{name}.xml"
-            junit.unlink(missing_ok=True)
+            junits[backend].append(junit)
             log = open(out / f"pytest-{name}.log", "w")
-            env = {**os.environ, "KERAS_BACKEND": name, "PYTHONUNBUFFERED": "1"}
+            env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1"}
             cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                   f"--junitxml={junit}", *pytest_args]
+                   f"--junitxml={junit}", *pytest_args, *(os.fspath(f.relative_to(ROOT)) for f in group)]
             proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            running[name] = (proc, log, junit, time.time())
+            running[name] = (proc, log, backend, time.time())
             print(f"[{name}] started: {' '.join(cmd[1:])}", flush=True)
         time.sleep(1)
-        for name, (proc, log, junit, t0) in list(running.items()):
+        for name, (proc, log, backend, t0) in list(running.items()):
             if proc.poll() is None:
                 continue
             log.close()
             del running[name]
-            results[name] = (proc.returncode, counts(junit), time.time() - t0)
+            seconds[backend] += time.time() - t0
+            # 5: this shard selected no test (e.g. under -m); the backend's total decides
+            codes[backend] = codes[backend] or (0 if proc.returncode == 5 else proc.returncode)
             text = (out / f"pytest-{name}.log").read_text()
             print(f"\n===== {name} (exit {proc.returncode}, {time.time() - t0:.0f} s) =====")
             print(text[-6000:] if proc.returncode else "\n".join(text.splitlines()[-3:]), flush=True)
 
-    print_measured(backends, out)
+    print_measured({b: measured(junits[b]) for b in backends}, out)
     print("\nbackend      passed  failed  skipped  seconds")
     total_passed = total_failed = total_skipped = 0
     ok = True
     for name in backends:
-        code, c, seconds = results[name]
+        code, c = codes[name], counts(junits[name])
         if c is None:
             c = {"passed": 0, "failed": 1, "skipped": 0}
         # pytest exits 5 when it collected nothing: that is a failure here too
         ok &= code == 0 and c["passed"] > 0
         total_passed += c["passed"]
-        total_failed += c["failed"] + (1 if code not in (0,) and c["failed"] == 0 else 0)
+        total_failed += c["failed"] + (1 if code != 0 and c["failed"] == 0 else 0)
         total_skipped += c["skipped"]
-        print(f"{name:<12} {c['passed']:>6}  {c['failed']:>6}  {c['skipped']:>7}  {seconds:>7.0f}")
+        print(f"{name:<12} {c['passed']:>6}  {c['failed']:>6}  {c['skipped']:>7}  {seconds[name]:>7.0f}")
     print(f"all backends: {time.time() - start:.0f} s wall")
     print(f"total: {total_passed} passed, {total_failed} failed, {total_skipped} skipped")
     return 0 if ok else 1

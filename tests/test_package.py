@@ -2,7 +2,12 @@
 it says, and every public layer is registered for safe-mode loading."""
 
 import ast
+import os
 import pathlib
+import shutil
+import subprocess
+import sys
+import zipfile
 
 import keras
 
@@ -41,3 +46,50 @@ def test_public_layers_are_registered():
             registered = keras.saving.get_registered_name(obj)
             assert registered == f"keras_dae>{name}", registered
             assert keras.saving.get_registered_object(registered) is obj
+
+
+def test_the_wheel_installs_into_a_fresh_venv_and_loads_the_zoo(tmp_path):
+    """Builds the wheel, installs it (and nothing else) into a new virtual environment, and
+    loads every packaged zoo entry from the installed copy, offline. The dependencies come
+    from this environment through a .pth file, so no download happens."""
+    import json
+    import site
+    import venv
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    src, dist = tmp_path / "src", tmp_path / "dist"  # a copy: backends build concurrently
+    shutil.copytree(root / "keras_dae", src / "keras_dae",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (root / name).exists():
+            shutil.copy(root / name, src / name)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                            "-q", "-w", str(dist), str(src)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-2000:]
+    (wheel,) = dist.glob("keras_dae-*.whl")
+    env_dir = tmp_path / "fresh"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    with zipfile.ZipFile(wheel) as zf:  # what pip would do for a pure-Python wheel
+        zf.extractall(purelib)
+    deps = [p for p in site.getsitepackages() if "site-packages" in p]
+    (pathlib.Path(purelib) / "deps.pth").write_text("\n".join(deps) + "\n")
+    code = (
+        "import json, keras_dae\n"
+        "from keras_dae import registry\n"
+        "out = {'file': keras_dae.__file__}\n"
+        "for name in registry.list_models():\n"
+        "    e = registry.get(name)\n"
+        "    if e.packaged_file():\n"
+        "        out[name] = type(keras_dae.load(name)).__name__\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
+    result = subprocess.run([python, "-c", code], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded.pop("file").startswith(purelib)
+    assert "unet-mnist-gauss" in loaded and len(loaded) >= 3, loaded

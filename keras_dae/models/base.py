@@ -297,8 +297,8 @@ class DAE(keras.Model):
         if x.size and (x.min() < low - margin or x.max() > high + margin):
             raise ValueError(
                 f"`{name}` must be in the model's value_range {self.value_range} (noisy data may "
-                f"overshoot it by up to {margin:.3g}). Received: {name} with min={x.min():.4g}, "
-                f"max={x.max():.4g}, dtype={x.dtype}"
+                f"overshoot it by up to {margin:.3g}; pass `sigma=` for stronger noise). "
+                f"Received: {name} with min={x.min():.4g}, max={x.max():.4g}, dtype={x.dtype}"
             )
 
     def _max_sigma(self):
