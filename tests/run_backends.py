@@ -71,9 +71,9 @@ def print_measured(table, out):
 
 
 def file_costs(backend, files, out):
-    """Seconds per test file from the previous run's JUnit files, else bytes / 1000."""
+    """Seconds per test file from the previous full run's JUnit files, else bytes / 1000."""
     costs = {}
-    for path in out.glob(f"junit-{backend}-*.xml"):
+    for path in out.glob(f"junit-{backend}-[0-9]*.xml"):
         try:
             for case in ET.parse(path).getroot().iter("testcase"):
                 module = (case.get("classname") or "").split(".")[-1]
@@ -110,14 +110,11 @@ def main(argv=None):
     jobs = []  # (estimated cost, backend, shard index, test files)
     for backend in backends:
         if explicit:
-            jobs.append((0.0, backend, 0, []))
+            jobs.append((0.0, backend, "selected", []))
             continue
         for i, (cost, group) in enumerate(shard(files, file_costs(backend, files, out), args.shards)):
             jobs.append((cost, backend, i, group))
     jobs.sort(key=lambda j: -j[0])
-    for old in out.glob("junit-*.xml"):
-        if any(old.name.startswith(f"junit-{b}") for b in backends):
-            old.unlink()
 
     junits = {b: [] for b in backends}
     seconds = {b: 0.0 for b in backends}

@@ -15,8 +15,8 @@ def test_demo_denoises_with_the_default_zoo_model(tmp_path, capsys):
     image = np.asarray(Image.open(out))
     assert image.shape[0] >= 5 * 28 * 2  # clean + (noisy, denoised) × 2 σ
     text = capsys.readouterr().out
-    table = {line.split()[0]: [float(v) for v in line.split()[-2:]] for line in text.splitlines()
-             if line.startswith(("noisy", cli.DEFAULT_MODEL, "total"))}
+    rows = text.split("\nmethod", 1)[1].splitlines()[1:4]  # the table under its header
+    table = {line.split()[0]: [float(v) for v in line.split()[-2:]] for line in rows}
     assert set(table) == {"noisy", cli.DEFAULT_MODEL, "total"}
     # The zoo model beats the noisy input and total variation at both noise levels.
     assert all(m > max(n, t) for m, n, t in zip(table[cli.DEFAULT_MODEL], table["noisy"], table["total"]))

@@ -118,7 +118,9 @@ def test_publish_then_load_round_trips_and_trains(hub):
         loaded = keras_dae.load(source)
         np.testing.assert_array_equal(outputs(loaded), outputs(model))
     assert loaded.compiled and isinstance(loaded.optimizer, keras.optimizers.Adam)
-    assert np.isclose(float(helpers.to_numpy(loaded.optimizer.learning_rate)), 1e-3)
+    # no compile config in the file: Adam at the fine-tuning rate
+    assert np.isclose(float(helpers.to_numpy(loaded.optimizer.learning_rate)),
+                      keras_dae.hub.FINE_TUNE_LEARNING_RATE)
     history = loaded.fit(X, X, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert not keras_dae.load("hf://org/tiny", compile=False).compiled
