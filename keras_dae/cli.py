@@ -59,7 +59,7 @@ def demo(args):
             row["total variation"] = metrics.psnr_numpy(x, np.clip(tv, 0.0, 1.0))
         table.append((sigma, {k: float(np.mean(v)) for k, v in row.items()}))
         rows += [noisy[: args.num], out[: args.num]]
-        labels += [f"noisy σ={sigma:g}", f"denoised σ={sigma:g}"]
+        labels += [f"noisy sigma={sigma:g}", f"denoised sigma={sigma:g}"]  # PIL's default font has no σ
     path = plotting.save_image_atomic(plotting.image_grid(rows, labels, scale=2), args.out)
     methods = list(table[0][1])
     print(f"{args.model} on {keras.backend.backend()}: {len(x)} packaged MNIST test digits, "
