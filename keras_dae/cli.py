@@ -204,9 +204,11 @@ def sample(args):
     model = _load_model(args.model)
     if not hasattr(model, "sample"):
         raise UsageError(f"{args.model} cannot sample")
-    kwargs = {} if args.steps is None else (
-        {"steps_per_sigma": args.steps} if hasattr(model, "score") and "sigmas" in
-        model.sample.__code__.co_varnames else {"steps": args.steps})
+    # Langevin samplers count steps per noise level; the walkback chain counts them in all.
+    import inspect
+
+    per_sigma = "steps_per_sigma" in inspect.signature(model.sample).parameters
+    kwargs = {} if args.steps is None else {"steps_per_sigma" if per_sigma else "steps": args.steps}
     x = np.asarray(model.sample(args.n, seed=args.seed, **kwargs))
     low, high = model.value_range or (0.0, 1.0)
     x = np.clip((x - low) / (high - low), 0.0, 1.0)
