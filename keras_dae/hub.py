@@ -56,7 +56,9 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
             of the model (a `keras.Model` for fine-tuning, returned uncompiled).
         compile: whether to compile: with the saved compile config if any, else with Adam
             at a fine-tuning rate (1e-4; the weights ship without optimizer state), plus
-            `loss="mse"` for models that do not define `compute_loss`.
+            sparse categorical cross-entropy on logits and accuracy for a registered
+            classifier (task `"image-classification"`), or `loss="mse"` for other models
+            that do not define `compute_loss`.
         cache_dir: the huggingface_hub cache folder (default: its own, `HF_HUB_CACHE`).
         token: a Hub token (default: huggingface_hub's, e.g. `HF_TOKEN`).
 
@@ -77,14 +79,18 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
         raise TypeError(f"`name_or_path` must be a string or a path. Received: name_or_path={name_or_path!r}")
     source = os.fspath(name_or_path)
     entries = registry.list_models()
+    task = None
     if isinstance(name_or_path, str) and source.startswith("hf://"):
         repo_id, rev = _parse_hf(source, revision, "name_or_path")
         folder, commit = _download(repo_id, rev, cache_dir, token)
         for entry in registry.entries():
-            if entry.hf_repo == repo_id and entry.revision == commit:
-                _verify(_read(os.path.join(folder, entry.weights_file)), entry, f"hf://{repo_id}@{commit}")
+            if entry.hf_repo == repo_id:
+                task = entry.task
+                if entry.revision == commit:
+                    _verify(_read(os.path.join(folder, entry.weights_file)), entry, f"hf://{repo_id}@{commit}")
         model = _load_model(folder, compile)
     elif isinstance(name_or_path, str) and source in entries:
+        task = registry.get(source).task
         model = _load_entry(registry.get(source), revision, compile, cache_dir, token)
     elif os.path.exists(source):
         if revision is not None:
@@ -108,7 +114,7 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
             )
         return getattr(model, part)
     if compile and not getattr(model, "compiled", False):
-        _compile_defaults(model)
+        _compile_defaults(model, task)
     return model
 
 
@@ -168,7 +174,7 @@ def publish(model_or_name, target, card=None, eval_results=None, private=False,
     return commit.oid
 
 
-def package(model, path):
+def package(model, path, weights_dtype=None):
     """Writes `model` as the `.keras` archive a zoo entry ships under `keras_dae/weights/`:
     architecture and weights only, without the optimizer's state (for Adam, two thirds of
     the bytes) and without a compile config, so `load` compiles it with its defaults.
@@ -176,6 +182,9 @@ def package(model, path):
     Args:
         model: a `keras.Model`.
         path: the `.keras` file to write (atomically).
+        weights_dtype: None keeps the variables' dtypes; `"float16"` stores float32
+            weights as float16 (half the bytes), which Keras casts back to the
+            variables' float32 on load.
 
     Returns:
         The SHA-256 of its `model.weights.h5`, for the entry's `sha256`.
@@ -183,12 +192,50 @@ def package(model, path):
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise ValueError(f"`path` must end in `.keras`. Received: path={path!r}")
+    if weights_dtype not in (None, "float32", "float16"):
+        raise ValueError("`weights_dtype` must be None, 'float32' or 'float16'. "
+                         f"Received: weights_dtype={weights_dtype!r}")
     with tempfile.TemporaryDirectory(prefix="keras_dae_package_") as folder:
         full, bare = os.path.join(folder, "full.keras"), os.path.join(folder, "bare.keras")
         keras.saving.save_model(model, full)
         keras.saving.load_model(full, compile=False, safe_mode=True).save(bare)
+        if weights_dtype == "float16":
+            _halve_weights(bare, folder)
         _write_atomic(path, _read(bare))
     return weights_sha256(path)
+
+
+def _halve_weights(archive, folder):
+    """Rewrites the float32 datasets of a `.keras` archive's weights file as float16.
+
+    The weights file is copied into a fresh HDF5 file (deleting datasets in place would
+    not give the bytes back), groups and attributes unchanged.
+    """
+    import h5py
+    import numpy as np
+
+    source, halved = os.path.join(folder, "source.h5"), os.path.join(folder, WEIGHTS_FILE)
+    with zipfile.ZipFile(archive) as zf:
+        members = {m: zf.read(m) for m in zf.namelist()}
+    _write_atomic(source, members[WEIGHTS_FILE])
+
+    def copy(src, dst):
+        dst.attrs.update(src.attrs)
+        for key, item in src.items():
+            if isinstance(item, h5py.Group):
+                copy(item, dst.create_group(key))
+            else:
+                value = item[()]
+                if getattr(value, "dtype", None) == np.float32:
+                    value = value.astype(np.float16)
+                dst.create_dataset(key, data=value).attrs.update(item.attrs)
+
+    with h5py.File(source, "r") as src, h5py.File(halved, "w") as dst:
+        copy(src, dst)
+    members[WEIGHTS_FILE] = _read(halved)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for member, data in members.items():
+            zf.writestr(member, data)
 
 
 def weights_sha256(path):
@@ -293,12 +340,15 @@ def _load_model(path, compile):
 FINE_TUNE_LEARNING_RATE = 1e-4
 
 
-def _compile_defaults(model):
+def _compile_defaults(model, task=None):
     # A trained model ships without optimizer state: a fresh Adam at the usual 1e-3 first
     # undoes part of the training (dae-mnist-saltpepper: 22.02 → 19.94 dB after four
     # steps), at 1e-4 it holds (21.96 dB) and continues from there.
     kwargs = {"optimizer": keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE)}
-    if type(model).compute_loss is keras.Model.compute_loss:
+    if task == "image-classification":  # logits, integer labels
+        kwargs.update(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+    elif type(model).compute_loss is keras.Model.compute_loss:
         kwargs["loss"] = "mse"
     model.compile(**kwargs)
 
@@ -421,17 +471,20 @@ def model_card(entry_or_metadata, eval_results=None):
     table = eval_results.to_markdown() if hasattr(eval_results, "to_markdown") else eval_results
 
     q = _yaml_str
-    tags = ["keras", "keras-dae", "denoising-autoencoder", f"image-{info.get('task') or 'denoising'}"]
+    task = info.get("task") or "denoising"
+    classifier = task == "image-classification"
+    pipeline = "image-classification" if classifier else "image-to-image"
+    tags = ["keras", "keras-dae", "denoising-autoencoder", task if task.startswith("image-") else f"image-{task}"]
     tags += [part for part in name.split("-") if part != dataset][:3] if "-" in name else []
     head = ["---", "library_name: keras", f"license: {q(info.get('license') or 'apache-2.0')}",
-            "pipeline_tag: image-to-image", "tags:"] + [f"- {q(t)}" for t in dict.fromkeys(tags)]
+            f"pipeline_tag: {pipeline}", "tags:"] + [f"- {q(t)}" for t in dict.fromkeys(tags)]
     if dataset:
         head += ["datasets:", f"- {q(dataset)}"]
     if metrics:
         kinds = dict.fromkeys(k.split("@")[0].lower() for k in metrics)
         head += ["metrics:"] + [f"- {q(k)}" for k in kinds]
         head += ["model-index:", f"- name: {q(name)}", "  results:", "  - task:",
-                 "      type: image-to-image", f"      name: {q('Image ' + (info.get('task') or 'denoising'))}",
+                 f"      type: {pipeline}", f"      name: {q(('Image ' + task).replace('Image image-', 'Image '))}",
                  "    dataset:", f"      type: {q(dataset or 'custom')}", f"      name: {q(data_name or 'custom')}",
                  "    metrics:"]
         for key, value in metrics.items():
@@ -444,12 +497,18 @@ def model_card(entry_or_metadata, eval_results=None):
              ("Input range", f"[{low:g}, {high:g}]"), ("Task", info.get("task"))]
     body = [f"# {name}", "", info.get("description") or f"A denoising autoencoder made with keras-dae.", ""]
     body += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in facts if v] + [""]
-    body += ["## Intended use", "",
-             f"Removing the training corruption from {data_name or 'images like the training data'} "
-             f"scaled to [{low:g}, {high:g}] (`model.denoise(x_noisy)`), and its encoder "
-             "(`model.encoder`, or `keras_dae.load(..., part=\"encoder\")`) as a feature extractor "
-             "to fine-tune. It is a research and teaching model: it is not meant for other image "
-             "distributions, and a reconstruction is a plausible image, not evidence of the original.", ""]
+    if classifier:
+        use = (f"Classifying {data_name or 'images like the training data'} scaled to "
+               f"[{low:g}, {high:g}]: `model.predict(x)` gives logits, `.argmax(-1)` the class. "
+               "It is a research and teaching model (a reproduction of a published result), "
+               "not meant for other image distributions.")
+    else:
+        use = (f"Removing the training corruption from {data_name or 'images like the training data'} "
+               f"scaled to [{low:g}, {high:g}] (`model.denoise(x_noisy)`), and its encoder "
+               "(`model.encoder`, or `keras_dae.load(..., part=\"encoder\")`) as a feature extractor "
+               "to fine-tune. It is a research and teaching model: it is not meant for other image "
+               "distributions, and a reconstruction is a plausible image, not evidence of the original.")
+    body += ["## Intended use", "", use, ""]
     body += ["## Training recipe", "", f"- Objective: {info.get('objective') or 'see config.json'}",
              f"- Network: {info.get('architecture') or 'see config.json'}",
              f"- Corruption: {info.get('corruption') or 'see config.json'}",
@@ -470,7 +529,8 @@ def model_card(entry_or_metadata, eval_results=None):
     body += ["```", "", "```python", "import os", "os.environ[\"KERAS_BACKEND\"] = \"jax\"  # or \"tensorflow\", \"torch\"",
              "import keras, keras_dae", "", f"model = keras_dae.load(\"{loader}\")",
              f"model = keras_dae.load(\"{pinned}\")  # a pinned Hub revision",
-             "x_hat = model.denoise(x_noisy)", f"encoder = keras_dae.load(\"{loader}\", part=\"encoder\")",
+             *(["labels = model.predict(x).argmax(-1)"] if classifier else
+               ["x_hat = model.denoise(x_noisy)", f"encoder = keras_dae.load(\"{loader}\", part=\"encoder\")"]),
              f"model = keras.saving.load_model(\"hf://{repo}\")  # plain Keras, once keras_dae is imported",
              "```", ""]
     creators = _DATASETS.get(dataset, (None, None))[1]

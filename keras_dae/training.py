@@ -9,7 +9,10 @@ A recipe is a small Python file, `zoo/<name>/recipe.py`, that defines:
 - `build()`: the uncompiled objective model (a `keras_dae.models` model);
 - optionally `optimizer(total_steps)` (default: Adam at `LEARNING_RATE`), `callbacks()`,
   and `fit(model, x_train, x_val, epochs, callbacks)` returning a history dict, for
-  training that is not one `model.fit` (e.g. greedy layer-wise pretraining);
+  training that is not one `model.fit` (e.g. greedy layer-wise pretraining); a `fit`
+  with a `labels` parameter also receives `(y_train, y_val)` (supervised recipes);
+- optionally `WEIGHTS_DTYPE = "float16"`: the packaged weights are stored in half precision
+  (half the bytes; cast back to float32 on load), and the card gives the figures of both;
 - `evaluate(model, num_images=None)`: the entry's measurement, returning
   `(metrics: dict, table_markdown: str, golden: dict)` where `golden` holds reference
   inputs (`x`, and `sigma` where used) for the golden-file test.
@@ -23,6 +26,7 @@ renamed.
 """
 
 import importlib.util
+import inspect
 import json
 import os
 import pathlib
@@ -91,8 +95,8 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(recipe.SEED)
 
-    x_train, _ = datasets.load_keras_dataset(recipe.DATASET, "train", num_images=num_train_images)
-    x_val, _ = datasets.load_keras_dataset(recipe.DATASET, "val")
+    x_train, y_train = datasets.load_keras_dataset(recipe.DATASET, "train", num_images=num_train_images)
+    x_val, y_val = datasets.load_keras_dataset(recipe.DATASET, "val")
     model = recipe.build()
     steps_per_epoch = -(-len(x_train) // recipe.BATCH_SIZE)
     if hasattr(recipe, "optimizer"):
@@ -107,7 +111,9 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     ]
     start = time.perf_counter()
     if hasattr(recipe, "fit"):
-        history = recipe.fit(model, x_train, x_val, epochs, callbacks)
+        supervised = "labels" in inspect.signature(recipe.fit).parameters
+        history = recipe.fit(model, x_train, x_val, epochs, callbacks,
+                             **({"labels": (y_train, y_val)} if supervised else {}))
     else:
         history = model.fit(
             x_train, validation_data=(x_val,), epochs=epochs, batch_size=recipe.BATCH_SIZE,
@@ -122,10 +128,16 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None):
     name = recipe.NAME
     WEIGHTS_DIR.mkdir(exist_ok=True)
     packaged = WEIGHTS_DIR / f"{name}.keras"
-    digest = hub.package(model, packaged)
+    weights_dtype = getattr(recipe, "WEIGHTS_DTYPE", None)
+    digest = hub.package(model, packaged, weights_dtype=weights_dtype)
 
     reloaded = hub.load(str(packaged), compile=False)
     metrics, table, golden = recipe.evaluate(reloaded, num_images=num_eval_images)
+    if weights_dtype == "float16":  # what storing in half precision costs, measured
+        full_precision, _, _ = recipe.evaluate(model, num_images=num_eval_images)
+        table += ("\n\nThe weights are stored in float16 and cast to float32 on load; the figures "
+                  "above are those of the stored weights. Before the cast to float16: "
+                  + ", ".join(f"{k} {v:g}" for k, v in full_precision.items()) + ".")
     golden_out = keras.ops.convert_to_numpy(
         reloaded.predict_golden(golden) if hasattr(reloaded, "predict_golden") else _golden_outputs(reloaded, golden)
     )
@@ -175,6 +187,8 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None):
 
 def _golden_outputs(model, golden):
     x = golden["x"]
+    if not hasattr(model, "denoise"):  # a classifier: its logits
+        return model.predict(x, verbose=0)
     if "sigma" in golden:
         return model.denoise(x, sigma=golden["sigma"])
     return model.denoise(x)

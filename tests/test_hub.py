@@ -356,3 +356,21 @@ def test_package_drops_the_optimizer_state(tmp_path):
     assert loaded.compiled
     with pytest.raises(ValueError, match="path="):
         kd_hub.package(model, tmp_path / "tiny.h5")
+
+
+def test_package_in_float16_halves_the_weights_and_loads_as_float32(tmp_path):
+    keras.utils.set_random_seed(64)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dense(8)])
+    full = tmp_path / "full.keras"
+    kd_hub.package(model, full)
+    digest = kd_hub.package(model, tmp_path / "half.keras", weights_dtype="float16")
+    assert digest == kd_hub.weights_sha256(tmp_path / "half.keras")
+    with zipfile.ZipFile(full) as zf32, zipfile.ZipFile(tmp_path / "half.keras") as zf16:
+        assert len(zf16.read("model.weights.h5")) < 0.75 * len(zf32.read("model.weights.h5"))
+    loaded = keras_dae.load(tmp_path / "half.keras")
+    assert {w.dtype for w in loaded.weights} == {"float32"}
+    np.testing.assert_allclose(outputs(loaded), outputs(model), atol=5e-3)
+    assert not np.array_equal(outputs(loaded), outputs(model))  # rounded: it was really halved
+    with pytest.raises(ValueError, match="weights_dtype='bfloat16'"):
+        kd_hub.package(model, tmp_path / "x.keras", weights_dtype="bfloat16")

@@ -1,0 +1,239 @@
+"""Vincent et al. (2010), Table 3, MNIST row: stacked denoising autoencoders as pretraining.
+
+Three conditions with one architecture (784-1000-1000-1000 sigmoid, tied weights) and one
+budget, each over several seeds:
+
+- `sdae`: greedy layer-wise pretraining with masking noise ν = 0.25 (SDAE-3),
+- `sae`:  the same pretraining with ν = 0 (plain autoencoders, SAE-3),
+- `none`: no pretraining (random initialization),
+
+then supervised fine-tuning of the whole stack under a `Dense(10)` head, with model
+selection on the validation set (the last 10,000 training images) and the test error on
+the 10,000 test images. The paper: SDAE-3 1.28 %, SAE-3 1.40 %, DBN-3 1.24 %, SVM-rbf 1.40 %.
+
+The numbers of both stages are those of the zoo recipes `zoo/sdae-mnist-mask` (pretraining)
+and `zoo/sdae-mnist-mask-classifier` (fine-tuning), read from them, so the `sdae` runs are
+that recipe over several seeds; the `sdae` run of seed 0 fine-tunes the packaged
+`sdae-mnist-mask` (the same recipe and seed) instead of pretraining it again.
+
+    KERAS_BACKEND=jax python benchmarks/sdae_mnist.py                      # every run
+    KERAS_BACKEND=jax python benchmarks/sdae_mnist.py --runs sdae:0 none:1 # some runs
+    python benchmarks/sdae_mnist.py --summary                              # table only
+
+Each run saves `outputs/sdae_mnist/<condition>-seed<k>.npz` (test predictions, validation
+curve, times) and is skipped when that file exists, so runs split across processes and an
+interrupted job resumes. The summary — mean ± std test error per condition, and McNemar's
+exact test between conditions on the same test images, per seed and pooled — is written
+to `benchmarks/results/sdae_mnist.{json,md}`.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import time
+
+import numpy as np
+
+from keras_dae.training import load_recipe
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# One recipe, two stages, each defined once: the zoo's pretraining and fine-tuning recipes.
+PRETRAIN = load_recipe(ROOT / "zoo" / "sdae-mnist-mask")             # widths, ν, epochs, optimizer
+FINETUNE = load_recipe(ROOT / "zoo" / "sdae-mnist-mask-classifier")  # epochs, SGD, batch
+CONDITIONS = {"sdae": PRETRAIN.NU, "sae": 0.0, "none": None}  # masking fraction ν of pretraining
+SEEDS = (0, 1, 2)
+WIDTHS = (784, 1000, 1000, 1000)  # the paper's MNIST network
+
+RUNS_DIR = ROOT / "outputs" / "sdae_mnist"
+RESULTS = ROOT / "benchmarks" / "results" / "sdae_mnist"
+PAPER = {"sdae": 1.28, "sae": 1.40}
+LABELS = {"sdae": f"SDAE-3 (ν = {PRETRAIN.NU})", "sae": "SAE-3 (ν = 0)", "none": "no pretraining"}
+
+
+def pretrained_stack(condition, seed, x_train, fast=False, reuse_zoo=True, cache_dir=None):
+    """The stack of one run after its pretraining stage: `(stack, how, seconds)`.
+
+    `sdae` and `sae` are pretrained greedily (`none` stays at its random initialization).
+    With `reuse_zoo`, the `sdae` stack of the zoo's seed is the packaged `sdae-mnist-mask`
+    (the same recipe and seed). With `cache_dir`, a pretrained stack is saved there as
+    `<condition>-seed<k>.keras` and loaded on the next call, so the fine-tuning recipe can
+    change without pretraining again.
+    """
+    import keras
+
+    from keras_dae import hub, layers, models
+
+    widths = (784, 64, 64, 64) if fast else WIDTHS
+    keras.utils.set_random_seed(seed)
+    nu = CONDITIONS[condition]
+    if condition == "sdae" and seed == PRETRAIN.SEED and reuse_zoo and not fast:
+        return hub.load(PRETRAIN.NAME, compile=False), f"zoo entry {PRETRAIN.NAME}", 0.0
+    cached = pathlib.Path(cache_dir) / f"{condition}-seed{seed}.keras" if cache_dir else None
+    if nu is not None and cached is not None and cached.is_file():
+        seconds = json.loads(cached.with_suffix(".json").read_text())["pretrain_seconds"]
+        return hub.load(str(cached), compile=False), f"cached {cached.name}", seconds
+    stack = models.StackedDAE(widths, activation="sigmoid", tied=True, loss="bce",
+                              corruption=layers.MaskingNoise(nu or 0.0, seed=seed),
+                              input_shape=(28, 28, 1), name=f"{condition}_{seed}")
+    if nu is None:
+        return stack, "none", 0.0
+    start = time.perf_counter()
+    stack.pretrain(x_train, epochs_per_layer=1 if fast else PRETRAIN.EPOCHS,
+                   batch_size=PRETRAIN.BATCH_SIZE,
+                   optimizer=lambda: keras.optimizers.Adam(PRETRAIN.LEARNING_RATE))
+    seconds = time.perf_counter() - start
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.with_suffix(".json").write_text(json.dumps({"pretrain_seconds": seconds}))
+        hub.package(stack, cached)  # atomic, and last: its presence means both are there
+    return stack, "here", seconds
+
+
+def run(condition, seed, data, fast=False, reuse_zoo=True, cache_dir=None):
+    """Pretrains (unless `condition` is "none") and fine-tunes one network; returns
+    `(result dict, classifier)`. See `pretrained_stack` for `reuse_zoo` and `cache_dir`."""
+    import keras
+
+    from keras_dae import downstream
+
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = data
+    stack, pretrained, pretrain_seconds = pretrained_stack(condition, seed, x_train, fast,
+                                                           reuse_zoo, cache_dir)
+    keras.utils.set_random_seed(seed)
+    clf = downstream.classifier(stack.encoder, num_classes=10)
+    start = time.perf_counter()
+    history = downstream.fine_tune(clf, x_train, y_train, x_val, y_val,
+                                   epochs=2 if fast else FINETUNE.EPOCHS,
+                                   learning_rate=FINETUNE.LEARNING_RATE, momentum=FINETUNE.MOMENTUM,
+                                   batch_size=FINETUNE.BATCH_SIZE)
+    finetune_seconds = time.perf_counter() - start
+    predictions = np.argmax(clf.predict(x_test, batch_size=1000, verbose=0), axis=-1)
+    return {
+        "predictions": predictions.astype("int8"),
+        "val_accuracy": np.asarray(history.history["val_accuracy"], "float32"),
+        "best_epoch": history.best_epoch,
+        "test_error": float(np.mean(predictions != y_test)),
+        "pretrain_seconds": pretrain_seconds,
+        "finetune_seconds": finetune_seconds,
+        "pretrained": pretrained,
+        "backend": keras.backend.backend(),
+    }, clf
+
+
+def save_run(path, result):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    np.savez(tmp, **result)
+    os.replace(tmp, path)
+
+
+def summarize(runs, y_test, runs_dir):
+    """Mean ± std per condition and McNemar's test between conditions (per seed, pooled)."""
+    from keras_dae.downstream import mcnemar
+
+    table = {}
+    for condition in CONDITIONS:
+        errors = [100 * float(runs[(condition, s)]["test_error"]) for s in SEEDS if (condition, s) in runs]
+        if errors:
+            table[condition] = {"test_error_percent": errors, "mean": float(np.mean(errors)),
+                                "std": float(np.std(errors, ddof=1)) if len(errors) > 1 else 0.0,
+                                "best_epochs": [int(runs[(condition, s)]["best_epoch"]) for s in SEEDS if (condition, s) in runs]}
+    tests = {}
+    for a, b in (("sdae", "sae"), ("sdae", "none"), ("sae", "none")):
+        seeds = [s for s in SEEDS if (a, s) in runs and (b, s) in runs]
+        if not seeds:
+            continue
+        per_seed = {s: mcnemar(y_test, runs[(a, s)]["predictions"], runs[(b, s)]["predictions"]) for s in seeds}
+        pooled = mcnemar(np.tile(y_test, len(seeds)),
+                         np.concatenate([runs[(a, s)]["predictions"] for s in seeds]),
+                         np.concatenate([runs[(b, s)]["predictions"] for s in seeds]))
+        tests[f"{a} vs {b}"] = {"per_seed": per_seed, "pooled": pooled}
+
+    lines = ["| pretraining | test error (%), per seed | mean ± std | paper |", "|---|---|---|---|"]
+    for condition, row in table.items():
+        lines.append(f"| {LABELS[condition]} | {' / '.join(f'{e:.2f}' for e in row['test_error_percent'])} | "
+                     f"{row['mean']:.2f} ± {row['std']:.2f} | {PAPER.get(condition, '–')} |")
+    lines += ["", "| McNemar (exact), A vs B | A right, B wrong | A wrong, B right | p-value |", "|---|---|---|---|"]
+    for name, test in tests.items():
+        for s, t in test["per_seed"].items():
+            lines.append(f"| {name}, seed {s} | {t['b']} | {t['c']} | {t['p_value']:.3g} |")
+        t = test["pooled"]
+        lines.append(f"| {name}, pooled over seeds | {t['b']} | {t['c']} | {t['p_value']:.3g} |")
+    backends = sorted({str(r["backend"]) for r in runs.values()})
+    minutes = sum(float(r["pretrain_seconds"]) + float(r["finetune_seconds"]) for r in runs.values()) / 60
+    reused = [f"{c} seed {s}" for (c, s), r in runs.items() if str(r.get("pretrained", "")).startswith("zoo")]
+    lines += ["", f"{len(runs)} runs on {', '.join(backends)}, {minutes:.0f} min of training in all; "
+              f"pretraining {PRETRAIN.EPOCHS} epochs per layer (Adam {PRETRAIN.LEARNING_RATE:g}, batch "
+              f"{PRETRAIN.BATCH_SIZE}), fine-tuning {FINETUNE.EPOCHS} epochs (SGD {FINETUNE.LEARNING_RATE:g}, "
+              f"momentum {FINETUNE.MOMENTUM:g}, cosine decay, batch {FINETUNE.BATCH_SIZE}), the epoch of best "
+              f"validation accuracy kept"
+              + (f"; {', '.join(reused)} fine-tunes the packaged `{PRETRAIN.NAME}` (same recipe and seed)"
+                 if reused else "") + f". Runs: `{runs_dir}`."]
+    return {"conditions": table, "mcnemar": {k: {"per_seed": {str(s): t for s, t in v["per_seed"].items()},
+                                                "pooled": v["pooled"]} for k, v in tests.items()},
+            "backends": backends, "train_minutes": round(minutes, 1)}, "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", nargs="*", default=None,
+                        help="condition:seed pairs to train (default: every condition and seed)")
+    parser.add_argument("--summary", action="store_true", help="only summarize the saved runs")
+    parser.add_argument("--fast", action="store_true", help="tiny network and data (tests)")
+    parser.add_argument("--pretrain-only", action="store_true",
+                        help="only pretrain (and cache) the stacks of the chosen runs")
+    parser.add_argument("--runs-dir", default=str(RUNS_DIR))
+    parser.add_argument("--results", default=str(RESULTS), help="summary path without extension")
+    args = parser.parse_args()
+
+    from keras_dae.datasets import load_mnist
+
+    n = 1000 if args.fast else None
+    data = (load_mnist("train", num_images=n), load_mnist("val", num_images=n), load_mnist("test", num_images=n))
+    y_test = data[2][1]
+    runs_dir = pathlib.Path(args.runs_dir)
+    wanted = [(c, s) for c in CONDITIONS for s in SEEDS]
+    if args.runs is not None:
+        try:
+            wanted = [(r.split(":")[0], int(r.split(":")[1])) for r in args.runs]
+        except (IndexError, ValueError):
+            parser.error(f"--runs takes condition:seed pairs, e.g. sdae:0. Received: {args.runs}")
+        unknown = [c for c, _ in wanted if c not in CONDITIONS]
+        if unknown:
+            parser.error(f"unknown condition {unknown[0]!r}; choose from {list(CONDITIONS)}")
+    cache_dir = runs_dir / "pretrained"
+    if args.pretrain_only:
+        for condition, seed in wanted:
+            _, how, seconds = pretrained_stack(condition, seed, data[0][0], args.fast, cache_dir=cache_dir)
+            print(f"{condition} seed {seed}: pretrained ({how}, {seconds:.0f} s)", flush=True)
+        return
+    if not args.summary:
+        for condition, seed in wanted:
+            path = runs_dir / f"{condition}-seed{seed}.npz"
+            if path.exists():
+                continue
+            result, _ = run(condition, seed, data, fast=args.fast, cache_dir=cache_dir)
+            save_run(path, result)
+            print(f"{condition} seed {seed}: test error {100 * result['test_error']:.2f} % "
+                  f"(best epoch {result['best_epoch']}; pretrain {result['pretrain_seconds']:.0f} s, "
+                  f"fine-tune {result['finetune_seconds']:.0f} s)", flush=True)
+    runs = {}
+    for path in sorted(runs_dir.glob("*-seed*.npz")):
+        condition, seed = path.stem.rsplit("-seed", 1)
+        if condition in CONDITIONS and int(seed) in SEEDS:
+            runs[(condition, int(seed))] = dict(np.load(path))
+    if not runs:
+        return
+    summary, markdown = summarize(runs, y_test, runs_dir.relative_to(ROOT) if runs_dir.is_relative_to(ROOT) else runs_dir)
+    print(markdown)
+    results = pathlib.Path(args.results)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    for suffix, text in ((".json", json.dumps(summary, indent=2) + "\n"), (".md", markdown + "\n")):
+        tmp = results.with_name(f".{results.name}{suffix}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, results.with_name(results.name + suffix))
+
+
+if __name__ == "__main__":
+    main()

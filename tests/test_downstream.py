@@ -1,0 +1,101 @@
+"""Encoders downstream: the classifier helper, fine-tuning with model selection, McNemar's
+test, and the SDAE reproduction benchmark's run and summary (tiny, on every backend)."""
+
+import importlib.util
+import pathlib
+
+import keras
+import numpy as np
+import pytest
+
+import keras_dae
+from keras_dae import downstream
+from keras_dae.datasets import load_mnist
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def tiny_stack():
+    return keras_dae.models.StackedDAE((784, 32, 16), input_shape=(28, 28, 1))
+
+
+def test_classifier_from_a_model_and_from_a_zoo_name():
+    x, _ = load_mnist("test", num_images=4)
+    clf = downstream.classifier(tiny_stack().encoder, num_classes=10)
+    assert clf(x).shape == (4, 10)
+    zoo = downstream.classifier("sdae-mnist-mask", num_classes=3, name="probe")
+    assert zoo.name == "probe" and zoo(x).shape == (4, 3)
+    # `keras.Sequential([encoder, Dense])` is the same model, built by hand.
+    assert keras.Sequential([keras_dae.load("sdae-mnist-mask", part="encoder"), keras.layers.Dense(10)])(x).shape == (4, 10)
+
+
+def test_frozen_classifier_trains_only_its_head():
+    stack = tiny_stack()
+    clf = downstream.classifier(stack.encoder, num_classes=10, trainable=False, dropout=0.1)
+    x, y = load_mnist("train", num_images=64)
+    before = [w.copy() for w in stack.encoder.get_weights()]
+    clf.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    clf.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    for old, new in zip(before, stack.encoder.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    assert {id(w) for w in clf.trainable_weights} == {id(w) for w in clf.get_layer("logits").weights}
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"num_classes": 1}, "num_classes"), ({"num_classes": 2.0}, "num_classes"),
+    ({"dropout": 1.0}, "dropout"),
+])
+def test_classifier_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        downstream.classifier(tiny_stack().encoder, **{"num_classes": 10, **kwargs})
+
+
+def test_fine_tune_keeps_the_best_validation_epoch():
+    x, y = load_mnist("train", num_images=512)
+    xv, yv = load_mnist("val", num_images=256)
+    clf = downstream.classifier(tiny_stack().encoder)
+    history = downstream.fine_tune(clf, x, y, xv, yv, epochs=4, learning_rate=0.5, batch_size=32)
+    curve = history.history["val_accuracy"]
+    assert history.best_epoch == int(np.argmax(curve)) + 1
+    assert clf.evaluate(xv, yv, verbose=0)[1] == pytest.approx(max(curve), abs=1e-6)
+    assert max(curve) > 0.5  # it learns: ten classes, chance is 0.1
+    with pytest.raises(ValueError, match="epochs"):
+        downstream.fine_tune(clf, x, y, xv, yv, epochs=0)
+
+
+def test_mcnemar_counts_and_exact_p_value():
+    y = np.zeros(20, int)
+    a = np.zeros(20, int)
+    b = np.zeros(20, int)
+    b[:5] = 1      # A right, B wrong on 5 images
+    a[19] = b[19] = 1  # both wrong on one: not counted
+    result = downstream.mcnemar(y, a, b)
+    assert (result["b"], result["c"], result["errors_a"], result["errors_b"]) == (5, 0, 1, 6)
+    assert result["p_value"] == pytest.approx(2 / 2**5)
+    assert downstream.mcnemar(y, b, a)["p_value"] == result["p_value"]
+    assert downstream.mcnemar(y, a, a)["p_value"] == 1.0
+    # 60 vs 40 discordant images: the normal approximation gives p ≈ 0.057.
+    y, a, b = np.zeros(100, int), np.zeros(100, int), np.zeros(100, int)
+    b[:60], a[60:] = 1, 1
+    assert 0.05 < downstream.mcnemar(y, a, b)["p_value"] < 0.07
+    with pytest.raises(ValueError, match="same length"):
+        downstream.mcnemar(y, a, b[:5])
+
+
+def test_sdae_benchmark_runs_and_summarizes(tmp_path):
+    spec = importlib.util.spec_from_file_location("sdae_mnist", ROOT / "benchmarks" / "sdae_mnist.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    data = (load_mnist("train", num_images=300), load_mnist("val", num_images=100),
+            load_mnist("test", num_images=200))
+    runs = {}
+    for condition in ("sdae", "none"):
+        result, clf = bench.run(condition, 0, data, fast=True)
+        assert result["predictions"].shape == (200,) and len(result["val_accuracy"]) == 2
+        assert (result["pretrain_seconds"] > 0.05) == (condition == "sdae")
+        bench.save_run(tmp_path / f"{condition}-seed0.npz", result)
+        runs[(condition, 0)] = dict(np.load(tmp_path / f"{condition}-seed0.npz"))
+    summary, markdown = bench.summarize(runs, data[2][1], tmp_path)
+    assert set(summary["conditions"]) == {"sdae", "none"}
+    assert set(summary["mcnemar"]) == {"sdae vs none"}
+    assert "| SDAE-3 (ν = 0.25) |" in markdown and "pooled over seeds" in markdown
