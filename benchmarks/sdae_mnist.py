@@ -62,9 +62,9 @@ def pretrained_stack(condition, seed, x_train, fast=False, reuse_zoo=True, cache
     """
     import keras
 
-    from keras_dae import hub, layers, models
+    from keras_dae import hub
 
-    widths = (784, 64, 64, 64) if fast else WIDTHS
+    widths = (784, 64, 64, 64) if fast else WIDTHS  # WIDTHS: the recipe's default
     keras.utils.set_random_seed(seed)
     nu = CONDITIONS[condition]
     if condition == "sdae" and seed == PRETRAIN.SEED and reuse_zoo and not fast:
@@ -73,9 +73,7 @@ def pretrained_stack(condition, seed, x_train, fast=False, reuse_zoo=True, cache
     if nu is not None and cached is not None and cached.is_file():
         seconds = json.loads(cached.with_suffix(".json").read_text())["pretrain_seconds"]
         return hub.load(str(cached), compile=False), f"cached {cached.name}", seconds
-    stack = models.StackedDAE(widths, activation="sigmoid", tied=True, loss="bce",
-                              corruption=layers.MaskingNoise(nu or 0.0, seed=seed),
-                              input_shape=(28, 28, 1), name=f"{condition}_{seed}")
+    stack = PRETRAIN.build(nu=nu or 0.0, seed=seed, widths=widths, name=f"{condition}_{seed}")
     if nu is None:
         return stack, "none", 0.0
     start = time.perf_counter()
@@ -103,16 +101,14 @@ def run(condition, seed, data, fast=False, reuse_zoo=True, cache_dir=None):
     keras.utils.set_random_seed(seed)
     clf = downstream.classifier(stack.encoder, num_classes=10)
     start = time.perf_counter()
-    history = downstream.fine_tune(clf, x_train, y_train, x_val, y_val,
-                                   epochs=2 if fast else FINETUNE.EPOCHS,
-                                   learning_rate=FINETUNE.LEARNING_RATE, momentum=FINETUNE.MOMENTUM,
-                                   batch_size=FINETUNE.BATCH_SIZE)
+    history = FINETUNE.fit(clf, x_train, x_val, 2 if fast else FINETUNE.EPOCHS, [],
+                           labels=(y_train, y_val), verbose=0)
     finetune_seconds = time.perf_counter() - start
     predictions = np.argmax(clf.predict(x_test, batch_size=1000, verbose=0), axis=-1)
     return {
         "predictions": predictions.astype("int8"),
-        "val_accuracy": np.asarray(history.history["val_accuracy"], "float32"),
-        "best_epoch": history.best_epoch,
+        "val_accuracy": np.asarray(history["val_accuracy"], "float32"),
+        "best_epoch": history["best_epoch"][0],
         "test_error": float(np.mean(predictions != y_test)),
         "pretrain_seconds": pretrain_seconds,
         "finetune_seconds": finetune_seconds,

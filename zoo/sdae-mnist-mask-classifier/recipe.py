@@ -47,11 +47,12 @@ def build():
     return downstream.classifier(encoder, num_classes=10, name=NAME.replace("-", "_"))
 
 
-def fit(model, x_train, x_val, epochs, callbacks, labels):
+def fit(model, x_train, x_val, epochs, callbacks, labels, verbose=2):
+    """Fine-tunes `model` (also the benchmark's, for every condition and seed)."""
     y_train, y_val = labels
     history = downstream.fine_tune(model, x_train, y_train, x_val, y_val, epochs=epochs,
                                    learning_rate=LEARNING_RATE, momentum=MOMENTUM,
-                                   batch_size=BATCH_SIZE, verbose=2)
+                                   batch_size=BATCH_SIZE, verbose=verbose)
     return {"val_accuracy": history.history["val_accuracy"], "loss": history.history["loss"],
             "best_epoch": [history.best_epoch]}
 

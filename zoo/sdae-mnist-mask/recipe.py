@@ -36,10 +36,12 @@ ENTRY = {
 }
 
 
-def build():
+def build(nu=NU, seed=SEED, widths=(784, 1000, 1000, 1000), name=NAME):
+    """The stack; the arguments let the controls of `benchmarks/sdae_mnist.py` vary ν,
+    the seed and (in its quick mode) the widths of this very recipe."""
     return models.StackedDAE(
-        (784, 1000, 1000, 1000), activation="sigmoid", tied=True, loss="bce",
-        corruption=layers.MaskingNoise(NU, seed=SEED), input_shape=(28, 28, 1), name=NAME,
+        widths, activation="sigmoid", tied=True, loss="bce",
+        corruption=layers.MaskingNoise(nu, seed=seed), input_shape=(28, 28, 1), name=name,
     )
 
 
