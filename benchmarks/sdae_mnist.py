@@ -29,13 +29,13 @@ to `benchmarks/results/sdae_mnist.{json,md}`.
 
 import argparse
 import json
-import os
 import pathlib
 import time
 
 import numpy as np
 
 from keras_dae.training import load_recipe
+from keras_dae.utils import atomic_write
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # One recipe, two stages, each defined once: the zoo's pretraining and fine-tuning recipes.
@@ -83,7 +83,7 @@ def pretrained_stack(condition, seed, x_train, fast=False, reuse_zoo=True, cache
     seconds = time.perf_counter() - start
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        cached.with_suffix(".json").write_text(json.dumps({"pretrain_seconds": seconds}))
+        atomic_write(cached.with_suffix(".json"), json.dumps({"pretrain_seconds": seconds}))
         hub.package(stack, cached)  # atomic, and last: its presence means both are there
     return stack, "here", seconds
 
@@ -118,10 +118,7 @@ def run(condition, seed, data, fast=False, reuse_zoo=True, cache_dir=None):
 
 
 def save_run(path, result):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez(tmp, **result)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: np.savez(f, **result))
 
 
 def summarize(runs, y_test, runs_dir):
@@ -224,11 +221,8 @@ def main():
     summary, markdown = summarize(runs, y_test, runs_dir.relative_to(ROOT) if runs_dir.is_relative_to(ROOT) else runs_dir)
     print(markdown)
     results = pathlib.Path(args.results)
-    results.parent.mkdir(parents=True, exist_ok=True)
-    for suffix, text in ((".json", json.dumps(summary, indent=2) + "\n"), (".md", markdown + "\n")):
-        tmp = results.with_name(f".{results.name}{suffix}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, results.with_name(results.name + suffix))
+    atomic_write(results.with_name(results.name + ".json"), json.dumps(summary, indent=2) + "\n")
+    atomic_write(results.with_name(results.name + ".md"), markdown + "\n")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ Run:
 """
 
 import argparse
-import os
-import pathlib
 
 import matplotlib
 
@@ -24,6 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_dae  # noqa: E402
+from keras_dae.plotting import save_figure  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="tiny data and budget (tests)")
@@ -35,16 +34,6 @@ args = parser.parse_args()
 num_train = 1_024 if args.fast else 50_000
 epochs = 1 if args.fast else 30
 grid_size = 21  # 21×21 arrows over [-2, 2]²
-
-
-def save_figure(fig, path):
-    """PNG through a temporary file in the same folder, so no half-written file is left."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=110)
-    os.replace(tmp, path)
-    return path
 
 
 def optimal_step(x_tilde, sigma, num_angles=720):

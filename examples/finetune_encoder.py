@@ -14,8 +14,6 @@ Run:
 """
 
 import argparse
-import os
-import pathlib
 
 import matplotlib
 
@@ -25,6 +23,7 @@ import keras  # noqa: E402
 
 import keras_dae  # noqa: E402
 from keras_dae.datasets import load_mnist  # noqa: E402
+from keras_dae.plotting import save_figure  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="tiny data and budget (tests)")
@@ -37,16 +36,6 @@ args = parser.parse_args()
 num_labelled = 256 if args.fast else 5_000  # few labels: where pretraining helps most
 num_test = 256 if args.fast else 10_000
 epochs = 1 if args.fast else 10
-
-
-def save_figure(fig, path):
-    """PNG through a temporary file in the same folder, so no half-written file is left."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=110)
-    os.replace(tmp, path)
-    return path
 
 
 keras.utils.set_random_seed(args.seed)

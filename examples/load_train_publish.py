@@ -41,20 +41,11 @@ import numpy as np  # noqa: E402
 import keras_dae  # noqa: E402
 from keras_dae.datasets import load_mnist  # noqa: E402
 from keras_dae.metrics import psnr_numpy  # noqa: E402
+from keras_dae.plotting import save_figure  # noqa: E402
 
 num_train = 512 if args.fast else 20_000
 num_test = 256 if args.fast else 2_000
 epochs = 1 if args.fast else 3
-
-
-def save_figure(fig, path):
-    """PNG through a temporary file in the same folder, so no half-written file is left."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=110)
-    os.replace(tmp, path)
-    return path
 
 
 keras.utils.set_random_seed(args.seed)

@@ -13,8 +13,6 @@ Run:
 """
 
 import argparse
-import os
-import pathlib
 
 import matplotlib
 
@@ -24,6 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_dae  # noqa: E402
+from keras_dae.plotting import save_figure  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="tiny data and budget (tests)")
@@ -54,16 +53,6 @@ def exact_tweedie_step(x_tilde, sigma):
     w = np.exp(logits - logits.max(axis=1, keepdims=True))
     w /= w.sum(axis=1, keepdims=True)  # (n, K) posterior over components
     return sigma**2 * np.einsum("nk,nkd->nd", w, diff) / v
-
-
-def save_figure(fig, path):
-    """PNG through a temporary file in the same folder, so no half-written file is left."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=110)
-    os.replace(tmp, path)
-    return path
 
 
 keras.utils.set_random_seed(args.seed)

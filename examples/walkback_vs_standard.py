@@ -16,8 +16,6 @@ Run:
 """
 
 import argparse
-import os
-import pathlib
 
 import matplotlib
 
@@ -28,6 +26,7 @@ import numpy as np  # noqa: E402
 
 import keras_dae  # noqa: E402
 from keras_dae.datasets import load_mnist  # noqa: E402
+from keras_dae.plotting import save_figure  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--fast", action="store_true", help="tiny data and budget (tests)")
@@ -40,16 +39,6 @@ num_train = 512 if args.fast else 20_000
 epochs = 1 if args.fast else 10
 num_samples = 16 if args.fast else 64
 chain_steps = 5 if args.fast else 100  # corrupt–denoise steps of the sampling chain
-
-
-def save_figure(fig, path):
-    """PNG through a temporary file in the same folder, so no half-written file is left."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=110)
-    os.replace(tmp, path)
-    return path
 
 
 def tile(images, cols=8):

@@ -17,6 +17,7 @@ import zipfile
 import keras
 
 from keras_dae import registry
+from keras_dae.utils import atomic_write
 
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
@@ -161,7 +162,7 @@ def publish(model_or_name, target, card=None, eval_results=None, private=False,
             info["hf_repo"] = repo_id
             info["keras_version"] = _saved_keras_version(folder)
             card = model_card(info, eval_results=eval_results)
-        _write_atomic(os.path.join(folder, "README.md"), card.encode("utf-8"))
+        atomic_write(os.path.join(folder, "README.md"), card.encode("utf-8"))
         api = HfApi(token=token, library_name="keras", library_version=keras.__version__)
         try:
             repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
@@ -201,7 +202,7 @@ def package(model, path, weights_dtype=None):
         keras.saving.load_model(full, compile=False, safe_mode=True).save(bare)
         if weights_dtype == "float16":
             _halve_weights(bare, folder)
-        _write_atomic(path, _read(bare))
+        atomic_write(path, _read(bare))
     return weights_sha256(path)
 
 
@@ -217,7 +218,7 @@ def _halve_weights(archive, folder):
     source, halved = os.path.join(folder, "source.h5"), os.path.join(folder, WEIGHTS_FILE)
     with zipfile.ZipFile(archive) as zf:
         members = {m: zf.read(m) for m in zf.namelist()}
-    _write_atomic(source, members[WEIGHTS_FILE])
+    atomic_write(source, members[WEIGHTS_FILE])
 
     def copy(src, dst):
         dst.attrs.update(src.attrs)
@@ -362,21 +363,13 @@ def _read(path):
         return f.read()
 
 
-def _write_atomic(path, data):
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def _extract_archive(archive, folder):
     with zipfile.ZipFile(archive) as zf:
         for member in zf.namelist():
             parts = member.split("/")
             if member.startswith("/") or ".." in parts or member.endswith("/"):
                 continue
-            _write_atomic(os.path.join(folder, *parts), zf.read(member))
+            atomic_write(os.path.join(folder, *parts), zf.read(member))
 
 
 def _write_layout(model_or_name, folder):
@@ -495,7 +488,7 @@ def model_card(entry_or_metadata, eval_results=None):
     facts = [("Architecture", info.get("architecture")), ("Objective", info.get("objective")),
              ("Training corruption", info.get("corruption")), ("Data set", data_name),
              ("Input range", f"[{low:g}, {high:g}]"), ("Task", info.get("task"))]
-    body = [f"# {name}", "", info.get("description") or f"A denoising autoencoder made with keras-dae.", ""]
+    body = [f"# {name}", "", info.get("description") or "A denoising autoencoder made with keras-dae.", ""]
     body += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in facts if v] + [""]
     if classifier:
         use = (f"Classifying {data_name or 'images like the training data'} scaled to "

@@ -7,10 +7,11 @@ read as N images. Every file is written through a temporary file and renamed, so
 interrupted run leaves no partial output.
 """
 
-import os
 import pathlib
 
 import numpy as np
+
+from keras_dae.utils import atomic_write
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".npy")
 
@@ -77,22 +78,15 @@ def write_image(path, x):
     if suffix not in IMAGE_SUFFIXES:
         raise ValueError(f"unsupported output file {str(path)!r}: expected one of "
                          f"{', '.join(IMAGE_SUFFIXES)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{suffix}")
     x = np.clip(np.asarray(x, dtype="float32"), 0.0, 1.0)
-    try:
-        if suffix == ".npy":
-            np.save(tmp, x)
-        else:
-            from PIL import Image
+    if suffix == ".npy":
+        return atomic_write(path, lambda f: np.save(f, x))
+    from PIL import Image
 
-            u8 = np.round(x * 255.0).astype("uint8")
-            u8 = u8[..., 0] if u8.ndim == 3 and u8.shape[-1] == 1 else u8
-            Image.fromarray(u8).save(tmp, format="JPEG" if suffix in (".jpg", ".jpeg") else "PNG")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    u8 = np.round(x * 255.0).astype("uint8")
+    u8 = u8[..., 0] if u8.ndim == 3 and u8.shape[-1] == 1 else u8
+    kind = "JPEG" if suffix in (".jpg", ".jpeg") else "PNG"
+    return atomic_write(path, lambda f: Image.fromarray(u8).save(f, format=kind))
 
 
 def output_paths(inputs, out):

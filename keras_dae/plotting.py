@@ -1,10 +1,11 @@
 """Image grids for the demo and the examples, with Pillow only (a core dependency)."""
 
-import os
 import pathlib
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from keras_dae.utils import atomic_write
 
 
 def to_uint8(images, value_range=(0.0, 1.0)):
@@ -52,11 +53,11 @@ def image_grid(rows, labels=None, scale=3, pad=2, label_width=None, value_range=
 def save_image_atomic(image, path):
     """Saves a `PIL.Image` through a temporary file, so no half-written file is left."""
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        image.save(tmp, format=(path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG"))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    kind = (path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG")
+    return atomic_write(path, lambda f: image.save(f, format=kind))
+
+
+def save_figure(fig, path, dpi=110):
+    """Saves a matplotlib figure as PNG through a temporary file, so no half-written
+    file is left."""
+    return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi))

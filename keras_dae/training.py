@@ -37,6 +37,7 @@ import keras
 import numpy as np
 
 from keras_dae import datasets, hub, registry
+from keras_dae.utils import atomic_write
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent / "weights"
@@ -57,18 +58,6 @@ def load_recipe(path):
             raise ValueError(f"Recipe {str(path)!r} does not define `{field}`.")
     module.PATH = path
     return module
-
-
-def _atomic_bytes(path, data):
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _atomic_text(path, text):
-    _atomic_bytes(path, text.encode("utf-8"))
 
 
 def _hardware():
@@ -172,7 +161,7 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None):
         "sha256": digest,
         "num_eval_images": num_eval_images or "all",
     }
-    _atomic_text(ROOT / "zoo" / name / "results.json", json.dumps(run, indent=2) + "\n")
+    atomic_write(ROOT / "zoo" / name / "results.json", json.dumps(run, indent=2) + "\n")
     final = ", ".join(f"final {k} {v[-1]:.4f}" for k, v in run["history"].items())
     training = (
         f"Trained with `keras-dae train zoo/{name}` for {epochs} epochs"
@@ -181,7 +170,7 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None):
     )
     card = hub.model_card({**entry.to_dict(), "keras_version": keras.__version__}, eval_results=table)
     card = card.rstrip() + "\n\n## Training run\n\n" + training + "\n"
-    _atomic_text(ROOT / "zoo" / name / "README.md", card)
+    atomic_write(ROOT / "zoo" / name / "README.md", card)
     return entry
 
 
@@ -195,13 +184,10 @@ def _golden_outputs(model, golden):
 
 
 def _save_golden(name, golden, outputs):
-    path = ROOT / "tests" / "golden" / f"{name}.npz"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{name}.tmp.npz")
-    np.savez_compressed(tmp, outputs=np.asarray(outputs, "float32"), **{k: np.asarray(v) for k, v in golden.items()})
-    os.replace(tmp, path)
+    arrays = {"outputs": np.asarray(outputs, "float32"), **{k: np.asarray(v) for k, v in golden.items()}}
+    atomic_write(ROOT / "tests" / "golden" / f"{name}.npz", lambda f: np.savez_compressed(f, **arrays))
 
 
 def _write_registry():
     data = {"entries": [e.to_dict() for e in registry.entries() if e.packaged or e.revision]}
-    _atomic_text(WEIGHTS_DIR / registry.REGISTRY_FILE, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(WEIGHTS_DIR / registry.REGISTRY_FILE, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -11,12 +11,12 @@ import pathlib
 
 import numpy as np
 
+from keras_dae.utils import atomic_write
+
 N = 100
 root = pathlib.Path(os.environ.get("KERAS_DAE_DATA", "../shared/data"))
 with np.load(root / "mnist" / "mnist.npz") as data:
     images, labels = data["x_test"][:N], data["y_test"][:N]
 out = pathlib.Path(__file__).resolve().parents[1] / "keras_dae" / "assets" / "mnist_test_sample.npz"
-tmp = out.with_suffix(".tmp.npz")
-np.savez_compressed(tmp, images=images, labels=labels, indices=np.arange(N))
-os.replace(tmp, out)
+atomic_write(out, lambda f: np.savez_compressed(f, images=images, labels=labels, indices=np.arange(N)))
 print(f"wrote {out} ({out.stat().st_size} bytes): MNIST test images 0..{N - 1}")

@@ -6,10 +6,10 @@ see zoo/<name>/README.md for the full tables).
 """
 
 import argparse
-import os
 import pathlib
 
 from keras_dae import registry
+from keras_dae.utils import atomic_write
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 BEGIN, END = "<!-- zoo-table:begin -->", "<!-- zoo-table:end -->"
@@ -36,9 +36,7 @@ def main():
     text = README.read_text(encoding="utf-8")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    tmp = README.with_name(".README.md.tmp")
-    tmp.write_text(f"{head}{BEGIN}\n{table()}\n{END}{tail}", encoding="utf-8")
-    os.replace(tmp, README)
+    atomic_write(README, f"{head}{BEGIN}\n{table()}\n{END}{tail}")
     print(f"updated the zoo table in {README}")
 
 
