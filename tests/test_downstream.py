@@ -1,8 +1,10 @@
 """Encoders downstream: the classifier helper, fine-tuning with model selection, McNemar's
-test, and the SDAE reproduction benchmark's run and summary (tiny, on every backend)."""
+test, and the SDAE reproduction and linear-probe benchmarks (tiny, on every backend)."""
 
 import importlib.util
+import json
 import pathlib
+import sys
 
 import keras
 import numpy as np
@@ -82,10 +84,15 @@ def test_mcnemar_counts_and_exact_p_value():
         downstream.mcnemar(y, a, b[:5])
 
 
+def load_benchmark(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_sdae_benchmark_runs_and_summarizes(tmp_path):
-    spec = importlib.util.spec_from_file_location("sdae_mnist", ROOT / "benchmarks" / "sdae_mnist.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("sdae_mnist")
     data = (load_mnist("train", num_images=300), load_mnist("val", num_images=100),
             load_mnist("test", num_images=200))
     runs = {}
@@ -99,3 +106,15 @@ def test_sdae_benchmark_runs_and_summarizes(tmp_path):
     assert set(summary["conditions"]) == {"sdae", "none"}
     assert set(summary["mcnemar"]) == {"sdae vs none"}
     assert "| SDAE-3 (ν = 0.25) |" in markdown and "pooled over seeds" in markdown
+
+
+def test_probe_benchmark_writes_its_table(tmp_path, monkeypatch):
+    bench = load_benchmark("probe_mnist")
+    monkeypatch.setattr(sys, "argv", ["probe_mnist.py", "--fast", "--results", str(tmp_path / "probe")])
+    bench.main()
+    rows = json.loads((tmp_path / "probe.json").read_text())["rows"]
+    assert set(rows) == {"gaussian", "masking", "saltpepper", "none", "raw", "raw-unstandardized"}
+    # 600 training images: every probe is far above chance (10 %) on 200 test images.
+    assert all(0.5 < row["accuracy"] <= 1.0 for row in rows.values()), rows
+    markdown = (tmp_path / "probe.md").read_text()
+    assert "| raw pixels, not standardized |" in markdown and "masking, ν = 0.25" in markdown
