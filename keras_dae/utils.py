@@ -31,3 +31,32 @@ def atomic_write(path, data):
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def marked_block(tag, text):
+    """`text` between the markers `replace_block` finds again: `<!-- tag:begin -->` and
+    `<!-- tag:end -->`, each on its own line."""
+    return f"<!-- {tag}:begin -->\n{text.strip()}\n<!-- {tag}:end -->"
+
+
+def replace_block(path, tag, text, missing_ok=False):
+    """Replaces the block marked `tag` (see `marked_block`) in the text file `path` by
+    `text`, atomically; the rest of the file is kept byte for byte.
+
+    Returns:
+        `path`, or None when `missing_ok` and the file or its block does not exist.
+
+    Raises:
+        ValueError: if `path` does not hold exactly one such block (and not `missing_ok`).
+    """
+    path = pathlib.Path(path)
+    begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
+    content = path.read_text(encoding="utf-8") if path.is_file() or not missing_ok else ""
+    if missing_ok and begin not in content:
+        return None
+    if content.count(begin) != 1 or content.count(end) != 1 or content.index(begin) > content.index(end):
+        raise ValueError(f"{str(path)!r} must hold one block marked {begin!r} … {end!r}; "
+                         f"found {content.count(begin)} begin and {content.count(end)} end markers.")
+    head, rest = content.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return atomic_write(path, head + marked_block(tag, text) + tail)

@@ -9,10 +9,9 @@ import argparse
 import pathlib
 
 from keras_dae import registry
-from keras_dae.utils import atomic_write
+from keras_dae.utils import replace_block
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
-BEGIN, END = "<!-- zoo-table:begin -->", "<!-- zoo-table:end -->"
 
 
 def table():
@@ -33,10 +32,7 @@ def main():
     if not args.write:
         print(table())
         return
-    text = README.read_text(encoding="utf-8")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    atomic_write(README, f"{head}{BEGIN}\n{table()}\n{END}{tail}")
+    replace_block(README, "zoo-table", table())
     print(f"updated the zoo table in {README}")
 
 

@@ -1,0 +1,42 @@
+"""keras_dae.utils: atomic writes and the marked blocks the benchmarks rewrite."""
+
+import numpy as np
+import pytest
+
+from keras_dae.utils import atomic_write, marked_block, replace_block
+
+
+def test_atomic_write_bytes_text_and_callable(tmp_path):
+    assert atomic_write(tmp_path / "a" / "b.txt", "σ = 0.1\n").read_text(encoding="utf-8") == "σ = 0.1\n"
+    assert atomic_write(tmp_path / "b.bin", b"\x00\x01").read_bytes() == b"\x00\x01"
+    path = atomic_write(tmp_path / "c.npz", lambda f: np.savez(f, x=np.arange(3)))
+    assert path.name == "c.npz" and np.load(path)["x"].tolist() == [0, 1, 2]  # no ".npz" appended
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b.bin", "b.txt", "c.npz"]
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    path = atomic_write(tmp_path / "results.json", "old")
+
+    def fail(f):
+        f.write(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_write(path, fail)
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["results.json"]
+    with pytest.raises(TypeError, match="Received: int"):
+        atomic_write(path, 3)
+
+
+def test_replace_block_keeps_the_rest_of_the_file(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text(f"# Title\n\n{marked_block('table', 'old')}\n\ntail\n", encoding="utf-8")
+    replace_block(path, "table", "| a |\n|---|\n")
+    assert path.read_text() == "# Title\n\n<!-- table:begin -->\n| a |\n|---|\n<!-- table:end -->\n\ntail\n"
+    with pytest.raises(ValueError, match="other:begin"):
+        replace_block(path, "other", "x")
+    assert replace_block(path, "other", "x", missing_ok=True) is None
+    assert replace_block(tmp_path / "missing.md", "table", "x", missing_ok=True) is None
+    path.write_text(marked_block("table", "1") + marked_block("table", "2"))
+    with pytest.raises(ValueError, match="found 2 begin"):
+        replace_block(path, "table", "x")
