@@ -16,7 +16,6 @@ Writes `benchmarks/results/probe_mnist.{json,md}`.
 """
 
 import argparse
-import json
 import pathlib
 import time
 
@@ -64,7 +63,7 @@ def main():
     from keras_dae import hub
     from keras_dae.datasets import load_mnist
     from keras_dae.evaluation import linear_probe
-    from keras_dae.utils import atomic_write, replace_block
+    from keras_dae.utils import write_results
 
     n_train, n_test = (600, 200) if args.fast else (None, None)
     x_train, y_train = load_mnist("train", num_images=n_train)
@@ -112,15 +111,12 @@ def main():
               f"pixels, 7.49 % test error (deeplearning.net tutorial)."]
     markdown = "\n".join(lines)
     print(markdown)
-    results = pathlib.Path(args.results)
     summary = {"rows": rows, "epochs": epochs, "train_images": len(x_train), "test_images": len(x_test),
                "backend": keras.backend.backend(), "seed": args.seed}
-    atomic_write(results.with_name(results.name + ".json"), json.dumps(summary, indent=2) + "\n")
-    atomic_write(results.with_name(results.name + ".md"), markdown + "\n")
-    if results == RESULTS:  # the tables that quote this one
-        for path in (ROOT / "README.md", ROOT / "zoo" / recipe.NAME / "README.md"):
-            if replace_block(path, "mnist-probes", markdown, missing_ok=True):
-                print(f"updated the table in {path}")
+    quoted_in = (ROOT / "README.md", ROOT / "zoo" / recipe.NAME / "README.md")
+    for path in write_results(args.results, summary, markdown, tag="mnist-probes",
+                              quoted_in=quoted_in if pathlib.Path(args.results) == RESULTS else ()):
+        print("wrote", path)
 
 
 if __name__ == "__main__":

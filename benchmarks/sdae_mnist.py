@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from keras_dae.training import load_recipe
-from keras_dae.utils import atomic_write, replace_block
+from keras_dae.utils import atomic_write, write_results
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # One recipe, two stages, each defined once: the zoo's pretraining and fine-tuning recipes.
@@ -249,13 +249,10 @@ def main():
         return
     summary, markdown = summarize(runs, y_test, runs_dir.relative_to(ROOT) if runs_dir.is_relative_to(ROOT) else runs_dir)
     print(markdown)
-    results = pathlib.Path(args.results)
-    atomic_write(results.with_name(results.name + ".json"), json.dumps(summary, indent=2) + "\n")
-    atomic_write(results.with_name(results.name + ".md"), markdown + "\n")
-    if results == RESULTS:  # the tables that quote this one
-        for path in (ROOT / "README.md", ROOT / "zoo" / FINETUNE.NAME / "README.md"):
-            if replace_block(path, "sdae-mnist-controls", markdown, missing_ok=True):
-                print(f"updated the table in {path}")
+    quoted_in = (ROOT / "README.md", ROOT / "zoo" / FINETUNE.NAME / "README.md")
+    for path in write_results(args.results, summary, markdown, tag="sdae-mnist-controls",
+                              quoted_in=quoted_in if pathlib.Path(args.results) == RESULTS else ()):
+        print("wrote", path)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Small helpers shared by the package, the zoo recipes, the examples and the benchmarks."""
 
+import json
 import os
 import pathlib
 
@@ -60,3 +61,19 @@ def replace_block(path, tag, text, missing_ok=False):
     head, rest = content.split(begin, 1)
     _, tail = rest.split(end, 1)
     return atomic_write(path, head + marked_block(tag, text) + tail)
+
+
+def write_results(base, summary, markdown, tag=None, quoted_in=()):
+    """Writes a benchmark's results: `summary` to `<base>.json` and `markdown` to
+    `<base>.md`, and, with `tag`, the same table into the block marked `tag` of each file
+    of `quoted_in` that has one (the README and model cards that quote it).
+
+    Returns:
+        The files written.
+    """
+    base = pathlib.Path(base)
+    written = [atomic_write(base.with_name(base.name + ".json"), json.dumps(summary, indent=2) + "\n"),
+               atomic_write(base.with_name(base.name + ".md"), markdown.strip() + "\n")]
+    if tag is not None:
+        written += [p for p in (replace_block(path, tag, markdown, missing_ok=True) for path in quoted_in) if p]
+    return written

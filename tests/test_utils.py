@@ -1,9 +1,11 @@
 """keras_dae.utils: atomic writes and the marked blocks the benchmarks rewrite."""
 
+import json
+
 import numpy as np
 import pytest
 
-from keras_dae.utils import atomic_write, marked_block, replace_block
+from keras_dae.utils import atomic_write, marked_block, replace_block, write_results
 
 
 def test_atomic_write_bytes_text_and_callable(tmp_path):
@@ -40,3 +42,13 @@ def test_replace_block_keeps_the_rest_of_the_file(tmp_path):
     path.write_text(marked_block("table", "1") + marked_block("table", "2"))
     with pytest.raises(ValueError, match="found 2 begin"):
         replace_block(path, "table", "x")
+
+
+def test_write_results_writes_json_markdown_and_the_quoting_blocks(tmp_path):
+    quoting = tmp_path / "README.md"
+    quoting.write_text(f"intro\n{marked_block('probe', 'old')}\n")
+    written = write_results(tmp_path / "results" / "probe", {"accuracy": 0.9}, "| 90 % |\n",
+                            tag="probe", quoted_in=(quoting, tmp_path / "card-without-block.md"))
+    assert [p.name for p in written] == ["probe.json", "probe.md", "README.md"]
+    assert json.loads((tmp_path / "results" / "probe.json").read_text()) == {"accuracy": 0.9}
+    assert quoting.read_text() == "intro\n<!-- probe:begin -->\n| 90 % |\n<!-- probe:end -->\n"
