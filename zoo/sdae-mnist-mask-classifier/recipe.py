@@ -28,7 +28,9 @@ WEIGHTS_DTYPE = "float16"  # 11 MB instead of 22 MB of package; the card gives t
 
 ENTRY = {
     "architecture": "MLP 784-1000-1000-1000-10, sigmoid (2.8 M parameters)",
-    "objective": "SDAE-3: greedy DAE pretraining (masking ν = 0.25), then supervised fine-tuning",
+    "objective": ("SDAE-3: greedy DAE pretraining (masking ν = 0.25), then supervised fine-tuning "
+                  f"of the whole stack (SGD {LEARNING_RATE:g}, momentum {MOMENTUM:g}, batch {BATCH_SIZE}, "
+                  f"cosine decay over {EPOCHS} epochs, the best validation epoch kept)"),
     "corruption": "MaskingNoise(rate=0.25) in pretraining; none in fine-tuning",
     "hf_repo": "keras-dae/sdae-mnist-mask-classifier",
     "license": "apache-2.0",
