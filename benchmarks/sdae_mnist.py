@@ -174,7 +174,7 @@ def summarize(runs, y_test, runs_dir):
     lines = ["| pretraining | test error (%), per seed | mean ± std | paper |", "|---|---|---|---|"]
     for condition, row in table.items():
         lines.append(f"| {LABELS[condition]} | {' / '.join(f'{e:.2f}' for e in row['test_error_percent'])} | "
-                     f"{row['mean']:.2f} ± {row['std']:.2f} | {PAPER.get(condition, '–')} |")
+                     f"{row['mean']:.2f} ± {row['std']:.2f} | {f'{PAPER[condition]:.2f}' if condition in PAPER else '–'} |")
     lines += ["", "| McNemar (exact), A vs B | A right, B wrong | A wrong, B right | p-value |", "|---|---|---|---|"]
     for name, test in tests.items():
         for s, t in test["per_seed"].items():
