@@ -19,22 +19,18 @@ import argparse
 import pathlib
 import time
 
+from keras_dae import layers
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "probe_mnist"
 # Strengths of the paper's MNIST comparisons: ν = 25 % masking and salt-and-pepper; σ = 0.3
 # is the Gaussian noise of the zoo's probe example (pixels in [0, 1]).
 CORRUPTIONS = {
-    "gaussian": ("additive Gaussian, σ = 0.3", lambda seed: _layers().AdditiveGaussian(sigma=0.3, seed=seed)),
-    "masking": ("masking, ν = 0.25", lambda seed: _layers().MaskingNoise(0.25, seed=seed)),
-    "saltpepper": ("salt-and-pepper, 25 %", lambda seed: _layers().SaltAndPepper(0.25, seed=seed)),
-    "none": ("none (plain autoencoder)", lambda seed: _layers().MaskingNoise(0.0, seed=seed)),
+    "gaussian": ("additive Gaussian, σ = 0.3", lambda seed: layers.AdditiveGaussian(sigma=0.3, seed=seed)),
+    "masking": ("masking, ν = 0.25", lambda seed: layers.MaskingNoise(0.25, seed=seed)),
+    "saltpepper": ("salt-and-pepper, 25 %", lambda seed: layers.SaltAndPepper(0.25, seed=seed)),
+    "none": ("none (plain autoencoder)", lambda seed: layers.MaskingNoise(0.0, seed=seed)),
 }
-
-
-def _layers():
-    from keras_dae import layers
-
-    return layers
 
 
 def train_encoder(corruption, x_train, recipe, epochs, seed=0, width=1000):
@@ -63,6 +59,7 @@ def main():
     from keras_dae import hub
     from keras_dae.datasets import load_mnist
     from keras_dae.evaluation import linear_probe
+    from keras_dae.training import load_recipe
     from keras_dae.utils import write_results
 
     n_train, n_test = (600, 200) if args.fast else (None, None)
@@ -75,8 +72,6 @@ def main():
         acc = linear_probe(encoder, x_train, y_train, x_test, y_test, max_iter=max_iter,
                            standardize=standardize)
         return acc, time.perf_counter() - start
-
-    from keras_dae.training import load_recipe
 
     recipe = load_recipe(ROOT / "zoo" / "sdae-mnist-mask")
     epochs = 1 if args.fast else recipe.EPOCHS

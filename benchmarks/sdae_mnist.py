@@ -90,7 +90,6 @@ def pretrained_stack(condition, seed, x_train, fast=False, reuse_zoo=True, cache
                    optimizer=lambda: keras.optimizers.Adam(PRETRAIN.LEARNING_RATE))
     seconds = time.perf_counter() - start
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(cached.with_suffix(".json"), json.dumps({"pretrain_seconds": seconds}))
         hub.package(stack, cached)  # atomic, and last: its presence means both are there
     return stack, "here", seconds

@@ -124,7 +124,6 @@ class EvaluationResult:
 
     def save(self, directory, name="evaluation"):
         """Writes `<name>.json` and `<name>.md` under `directory`; returns both paths."""
-        os.makedirs(directory, exist_ok=True)
         paths = [os.path.join(directory, f"{name}.{ext}") for ext in ("json", "md")]
         atomic_write(paths[0], self.to_json())
         atomic_write(paths[1], self.to_markdown() + "\n")
@@ -132,8 +131,6 @@ class EvaluationResult:
 
     def __str__(self):
         return self.to_markdown()
-
-
 
 
 def cache_dir():
@@ -153,7 +150,6 @@ def _cached(directory, key, compute):
         with open(path) as f:
             return json.load(f)
     row = compute()
-    os.makedirs(directory, exist_ok=True)
     atomic_write(path, json.dumps(row, default=float))
     return row
 

@@ -162,7 +162,7 @@ def publish(model_or_name, target, card=None, eval_results=None, private=False,
             info["hf_repo"] = repo_id
             info["keras_version"] = _saved_keras_version(folder)
             card = model_card(info, eval_results=eval_results)
-        atomic_write(os.path.join(folder, "README.md"), card.encode("utf-8"))
+        atomic_write(os.path.join(folder, "README.md"), card)
         api = HfApi(token=token, library_name="keras", library_version=keras.__version__)
         try:
             repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
