@@ -56,9 +56,6 @@ def test_classifier_meets_its_card_on_the_full_test_set(name, record_property):
     assert abs(error - registry.get(name).metrics["test_error_percent"]) <= 0.02
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7's bar is not met yet: the paper's recipe gives "
-                   "1.46-1.57 % here (zoo/sdae-mnist-mask-classifier/README.md); strict, so "
-                   "a classifier that meets it makes this test fail until the mark goes")
 @pytest.mark.parametrize("name", CLASSIFIERS)
 def test_classifier_meets_the_papers_sae_figure(name):
     """Vincent et al. (2010)'s SAE-3 and SVM-rbf figure: at most 1.40 % test error."""

@@ -19,9 +19,11 @@ from keras_dae import datasets, downstream, hub, utils
 NAME = "sdae-mnist-mask-classifier"
 DATASET = "mnist"
 PRETRAINED = "sdae-mnist-mask"  # the pretrained stack (its own recipe: zoo/sdae-mnist-mask)
-EPOCHS = 20          # fine-tuning; validation accuracy peaks at epoch 14 of 20 (the paper: online SGD, early stopping)
-BATCH_SIZE = 64      # minibatches instead of the paper's online SGD, for CPU throughput
-LEARNING_RATE = 0.1  # SGD, momentum 0.9, cosine decay to 0; 0.4 gave the same, 1.0 diverged, 0.03 underfit
+EPOCHS = 16          # fine-tuning; the training loss is flat (≈ 6e-4) from epoch 12 on
+BATCH_SIZE = 4       # the paper fine-tunes online (batch 1); smaller batches select better on
+                     # validation (seed 0, best validation accuracy over the run, batch 64 / 16 / 8 / 4:
+                     # 98.47 / 98.60 / 98.62 / 98.67 %); 16 epochs take 9 min on 2 cores (batch 64: 2)
+LEARNING_RATE = 0.025  # SGD, momentum 0.9, cosine decay to 0; batch 64 / 16 / 8 took 0.1 / 0.1 / 0.05
 MOMENTUM = 0.9
 SEED = 0             # the head's initialization and the shuffling
 WEIGHTS_DTYPE = "float16"  # 11 MB instead of 22 MB of package; the card gives the cost, measured
@@ -50,13 +52,14 @@ def build():
     return downstream.classifier(encoder, num_classes=10, name=NAME.replace("-", "_"))
 
 
-def fit(model, x_train, x_val, epochs, callbacks, labels, learning_rate=LEARNING_RATE, verbose=2):
+def fit(model, x_train, x_val, epochs, callbacks, labels, learning_rate=LEARNING_RATE,
+        batch_size=BATCH_SIZE, verbose=2):
     """Fine-tunes `model` (also the benchmark's, for every condition and seed; its
-    randomly initialized control needs a smaller `learning_rate`)."""
+    randomly initialized control gets its own `learning_rate` and `batch_size`)."""
     y_train, y_val = labels
     history = downstream.fine_tune(model, x_train, y_train, x_val, y_val, epochs=epochs,
                                    learning_rate=learning_rate, momentum=MOMENTUM,
-                                   batch_size=BATCH_SIZE, verbose=verbose)
+                                   batch_size=batch_size, verbose=verbose)
     return {"val_accuracy": history.history["val_accuracy"], "loss": history.history["loss"],
             "best_epoch": [history.best_epoch]}
 
@@ -71,7 +74,7 @@ def evaluate(model, num_images=None):
     table = "\n".join(rows)
     # The controls: `python benchmarks/sdae_mnist.py` rewrites this block when it reruns.
     controls = BENCHMARK.read_text().strip() if BENCHMARK.is_file() else "Not run yet."
-    table += ("\n\nControls, same architecture and budget, 3 seeds each (`python "
+    table += ("\n\nControls, same architecture and pretraining budget, 3 seeds each (`python "
               "benchmarks/sdae_mnist.py`):\n\n" + utils.marked_block("sdae-mnist-controls", controls))
     golden = {"x": x_test[:8]}
     return {"test_error_percent": round(error, 3)}, table, golden
