@@ -127,7 +127,8 @@ def run_layer_test(
 
 def assert_saved_model_roundtrip(model, inputs, tmp_path, atol=0.0, name="model.keras"):
     """Saves `model` to a `.keras` file, reloads it in safe mode with no custom objects,
-    checks equal inference outputs here and under another backend; returns the path."""
+    checks equal inference outputs here and under another backend; returns the reloaded
+    model (one load per file: see the note in test_models)."""
     path = pathlib.Path(tmp_path) / name
     expected = to_numpy(model(inputs, training=False))
     model.save(path)
@@ -137,7 +138,7 @@ def assert_saved_model_roundtrip(model, inputs, tmp_path, atol=0.0, name="model.
     for a, b in zip(model.weights, reloaded.weights):
         np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
     assert_reloads_on_other_backend(path, inputs, expected, atol=max(atol, 1e-6))
-    return path
+    return reloaded
 
 
 _WORKERS = {}

@@ -65,8 +65,10 @@ def compiled(model, lr=1e-2, jit_compile=False, **kwargs):
 def test_saved_model_roundtrip_and_other_backend(name, tmp_path):
     model, conditioned = build(name)
     compiled(model).fit(data(), epochs=1, verbose=0)
-    path = assert_saved_model_roundtrip(model, inputs_for(data(1), conditioned), tmp_path)
-    reloaded = keras.saving.load_model(path, safe_mode=True)
+    # The helper's own reload: a second `load_model` of the same file in this process has
+    # failed on torch after test_layers and test_metrics ("expected 2 variables, but
+    # received 0", from Keras 3.15's nested-container loading); not yet reduced to a repro.
+    reloaded = assert_saved_model_roundtrip(model, inputs_for(data(1), conditioned), tmp_path)
     assert type(reloaded) is type(model)
     strip = lambda config: {k: v for k, v in config.items() if k != "network"}  # noqa: E731
     assert strip(reloaded.get_config()) == strip(model.get_config())
