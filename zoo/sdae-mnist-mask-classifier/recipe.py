@@ -22,7 +22,7 @@ PRETRAINED = "sdae-mnist-mask"  # the pretrained stack (its own recipe: zoo/sdae
 EPOCHS = 16          # fine-tuning; the training loss is flat (≈ 6e-4) from epoch 12 on
 BATCH_SIZE = 4       # the paper fine-tunes online (batch 1); smaller batches select better on
                      # validation (seed 0, best validation accuracy over the run, batch 64 / 16 / 8 / 4:
-                     # 98.47 / 98.60 / 98.62 / 98.67 %); 16 epochs take 9 min on 2 cores (batch 64: 2)
+                     # 98.47 / 98.60 / 98.62 / 98.67 %); 16 epochs take 9–11 min on 2 cores (batch 64: 2)
 LEARNING_RATE = 0.025  # SGD, momentum 0.9, cosine decay to 0; batch 64 / 16 / 8 took 0.1 / 0.1 / 0.05
 MOMENTUM = 0.9
 SEED = 0             # the head's initialization and the shuffling
