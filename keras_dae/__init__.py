@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from keras_dae import callbacks as callbacks
 from keras_dae import layers as layers
 from keras_dae import models as models
 from keras_dae import networks as networks

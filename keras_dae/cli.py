@@ -246,8 +246,13 @@ def train(args):
 
     if not os.path.exists(args.recipe):
         raise UsageError(f"no recipe at {args.recipe!r} (give a zoo/<name> folder or a recipe.py)")
-    entry = training.train(args.recipe, epochs=args.epochs, out=args.out,
-                           num_eval_images=args.num_eval_images, verbose=2)
+    try:
+        entry = training.train(args.recipe, epochs=args.epochs, out=args.out,
+                               num_eval_images=args.num_eval_images, verbose=2,
+                               budget_minutes=args.budget_minutes)
+    except training.TrainingPaused as paused:
+        print(f"paused: {paused}; the same command resumes from the checkpoint")
+        return 3
     print(f"trained {entry.name}: " + ", ".join(f"{k}={v:.2f}" for k, v in entry.metrics.items()))
     return 0
 
@@ -360,14 +365,18 @@ def build_parser():
     p = sub.add_parser(
         "train",
         help="retrain a zoo entry from its recipe and regenerate its card",
-        description="Trains a zoo recipe (checkpointing every epoch; an interrupted run resumes), "
-        "then packages the weights, measures them and regenerates the model card, the results "
-        "and the registry entry.",
-        epilog="example: keras-dae --backend tensorflow train zoo/dae-mnist-saltpepper",
+        description="Trains a zoo recipe, checkpointing every epoch into zoo/<name>/checkpoint "
+        "(an interrupted or paused run resumes from there, on this machine or on a fresh clone "
+        "with the checkpoint committed), then packages the weights, measures them and "
+        "regenerates the model card, the results and the registry entry. Pause cleanly with "
+        "--budget-minutes or `touch zoo/<name>/checkpoint/STOP` (exit code 3: paused).",
+        epilog="example: nice keras-dae --backend torch train zoo/unet-mnist-gauss --budget-minutes 150",
     )
     p.add_argument("recipe", help="a zoo/<name> folder or its recipe.py")
     p.add_argument("--epochs", type=int, help="override the recipe's epochs (the card says so)")
-    p.add_argument("--out", help="checkpoint folder (default: outputs/zoo/<name>)")
+    p.add_argument("--out", help="checkpoint folder (default: zoo/<name>/checkpoint)")
+    p.add_argument("--budget-minutes", type=float,
+                   help="pause at the last epoch boundary within this wall-clock budget")
     p.add_argument("--num-eval-images", type=int, help="evaluate on the first N test images only")
     p.set_defaults(func=train)
 

@@ -203,18 +203,20 @@ class ImagePatchDataset(keras.utils.PyDataset):
         augment: random flips and 90-degree rotations.
         targets: `True` yields `(patches, patches)`, `False` yields `patches` alone.
         seed: integer seed.
+        images: optional slice (or list of indices) of the folder's sorted files to draw
+            from, e.g. `slice(0, 380)` to hold the last 20 images out for validation.
         **kwargs: `workers`, `use_multiprocessing`, `max_queue_size` of `PyDataset`.
 
     Example:
     ```python
     ds = ImagePatchDataset("train400", patch_size=40, batch_size=128, steps_per_epoch=100)
-    model.fit(ds, epochs=10)
+    model.fit(ds, epochs=10, shuffle=False, callbacks=[keras_dae.callbacks.SyncDatasetEpoch(ds)])
     ```
     """
 
     def __init__(self, directory, patch_size=40, batch_size=128, steps_per_epoch=100,
                  images_per_batch=8, color_mode="grayscale", normalize=True, augment=True,
-                 targets=True, seed=0, **kwargs):
+                 targets=True, seed=0, images=None, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("patch_size", patch_size), ("batch_size", batch_size),
                            ("steps_per_epoch", steps_per_epoch),
@@ -224,6 +226,11 @@ class ImagePatchDataset(keras.utils.PyDataset):
         if not os.path.isdir(directory) and os.sep not in directory:
             directory = os.path.join(data_root(), "gray", directory)
         self.paths = list_images(directory)
+        if images is not None:
+            paths = self.paths
+            self.paths = paths[images] if isinstance(images, slice) else [paths[i] for i in images]
+            if not self.paths:
+                raise ValueError(f"`images` selects no file of {directory}. Received: images={images!r}")
         self.patch_size = patch_size
         self.batch_size = batch_size
         self.steps_per_epoch = steps_per_epoch
@@ -267,3 +274,66 @@ class ImagePatchDataset(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         self.epoch += 1
+
+    def set_epoch(self, epoch):
+        """Draws the batches of `epoch` next (a resumed run continues the same sequence)."""
+        self.epoch = int(epoch)
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Batches of in-memory arrays, reshuffled every epoch from `(seed, epoch)`.
+
+    `fit` on plain arrays shuffles with each backend's own random state, so a run resumed
+    from a checkpoint (or run on another backend) sees the data in another order. Here the
+    order of epoch `e` is `np.random.default_rng([seed, e]).permutation(N)` on every
+    backend, and `set_epoch` (see `keras_dae.callbacks.SyncDatasetEpoch`) lets a resumed
+    run continue the very sequence an uninterrupted one would have seen.
+
+    Args:
+        x: array `(N, ...)`, the inputs.
+        y: optional array `(N, ...)`, the targets (batches are `(x, y)`, else `(x,)`).
+        batch_size: examples per batch (the last batch may be smaller).
+        shuffle: reshuffle every epoch (False keeps the array order).
+        seed: integer seed of the order.
+        **kwargs: `workers`, `use_multiprocessing`, `max_queue_size` of `PyDataset`.
+
+    Example:
+
+    Pass `shuffle=False` to `fit`: the order is this dataset's; with `shuffle=True` Keras
+    would also permute the batches with Python's global `random` state.
+
+    >>> batches = ArrayBatches(x_train, batch_size=64, seed=0)
+    >>> model.fit(batches, epochs=10, shuffle=False,
+    ...           callbacks=[keras_dae.callbacks.SyncDatasetEpoch(batches)])
+    """
+
+    def __init__(self, x, y=None, batch_size=32, shuffle=True, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+        if y is not None and len(y) != len(x):
+            raise ValueError(f"`x` and `y` must have the same length. Received: {len(x)} and {len(y)}")
+        if len(x) == 0:
+            raise ValueError("`x` is empty. Received: x of shape " + str(np.shape(x)))
+        self.x, self.y = x, y
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch):
+        """Serves the batches of `epoch` next."""
+        self.epoch = int(epoch)
+        n = len(self.x)
+        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"Batch index out of range. Received: index={index}")
+        rows = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+        x = self.x[rows]
+        return (x,) if self.y is None else (x, self.y[rows])
+
+    def on_epoch_end(self):
+        self.set_epoch(self.epoch + 1)

@@ -12,6 +12,8 @@ Gaussian denoising protocol (`evaluate`):
    (`x / 255`, `sigma / 255` for natural images): models through
    `model.denoise(noisy, sigma=sigma)`, classical ones through `keras_dae.baselines`. Outputs
    are brought back to the data scale and clipped to the valid range; the noisy row is not.
+   On natural (8-bit) sets the outputs are also rounded to integers, as the paper's
+   protocol saves them as 8-bit images (Zhang et al., 2017).
 4. PSNR (peak 1 or 255) and SSIM (Gaussian window, see `keras_dae.metrics`) are computed per
    image in float64 and averaged.
 5. Each classical parameter is chosen per sigma on validation images (MNIST: the first
@@ -193,6 +195,8 @@ def scores(clean, images, max_val, chunk=500):
 def _row(method, condition, clean, out, max_val, params=None, seconds=None, clip=True):
     if clip:
         out = [np.clip(o, 0, max_val) for o in out]
+        if max_val == 255.0:  # 8-bit sets: the output image is saved in 8 bits
+            out = [np.round(o) for o in out]
         out = np.stack(out) if isinstance(clean, np.ndarray) else out
     p, s = scores(clean, out, max_val)
     return {"method": method, "condition": condition,
@@ -302,6 +306,8 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
                    "sigma": sigma, "seed": seed, "num_images": n, "method": name,
                    "grid": baselines_lib.GRIDS[name], "val_images": n_val,
                    "versions": {k: v for k, v in versions().items() if k != "keras"}}
+            if max_val == 255.0:
+                key["rounded"] = True
 
             def compute(name=name, n=n, n_val=n_val):
                 start = time.perf_counter()
@@ -321,7 +327,8 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
             rows.append(_cached(directory, key, compute))
             log(f"{cond}: {name} {rows[-1]['metrics']['psnr']:.2f} dB "
                 f"({rows[-1]['num_images']} images, {rows[-1]['params']})")
-    meta = {"protocol": "Additive white Gaussian noise, unclipped; outputs clipped.",
+    rounding = " and rounded to 8 bits" if max_val == 255.0 else ""
+    meta = {"protocol": f"Additive white Gaussian noise, unclipped; outputs clipped{rounding}.",
             "dataset": dataset, "split": split, "corruption": corruption, "seed": seed,
             "sigmas": list(sigmas), "num_images": len(clean), "max_val": max_val,
             "model": model_label, "versions": versions()}

@@ -427,7 +427,12 @@ def _version():
     return keras_dae.__version__
 
 
-_DATASETS = {"mnist": ("MNIST", "Yann LeCun, Corinna Cortes and Christopher J.C. Burges")}
+_DATASETS = {
+    "mnist": ("MNIST", "Yann LeCun, Corinna Cortes and Christopher J.C. Burges"),
+    "bsd400": ("grayscale photographs (BSD400: 400 crops of 180×180 from the Berkeley "
+               "Segmentation Dataset, as distributed with DnCNN)",
+               "David Martin, Charless Fowlkes, Doron Tal and Jitendra Malik"),
+}
 
 
 def model_card(entry_or_metadata, eval_results=None):

@@ -17,6 +17,11 @@ A recipe is a small Python file, `zoo/<name>/recipe.py`, that defines:
   `(metrics: dict, table_markdown: str, golden: dict)` where `golden` holds reference
   inputs (`x`, and `sigma` where used) for the golden-file test.
 
+A recipe for published weights converted from elsewhere defines `convert()` (the model with
+those weights) and `provenance()` (the card's section on where they come from and their
+licence) instead of the training numbers and `build()`: `train` then converts, measures and
+exports it the same way, and trains nothing.
+
 `train(recipe)` trains with `keras.callbacks.BackupAndRestore` (an interrupted run resumes
 from its last finished epoch), then exports the packaged `.keras` file, measures it, and
 writes the card (`zoo/<name>/README.md`), the results (`zoo/<name>/results.json`), the
@@ -25,18 +30,21 @@ run. Nothing half-written is left behind: each file is written to a temporary na
 renamed.
 """
 
+import csv
 import importlib.util
 import inspect
 import json
 import os
 import pathlib
 import platform
+import shutil
 import time
 
 import keras
 import numpy as np
 
 from keras_dae import datasets, hub, registry
+from keras_dae.callbacks import SyncDatasetEpoch
 from keras_dae.utils import atomic_write
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -53,7 +61,12 @@ def load_recipe(path):
     spec = importlib.util.spec_from_file_location(f"keras_dae_recipe_{path.parent.name.replace('-', '_')}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for field in ("NAME", "DATASET", "EPOCHS", "BATCH_SIZE", "LEARNING_RATE", "SEED", "ENTRY", "build", "evaluate"):
+    fields = ("NAME", "DATASET", "ENTRY", "evaluate")
+    if hasattr(module, "convert"):
+        fields += ("provenance",)
+    else:
+        fields += ("EPOCHS", "BATCH_SIZE", "LEARNING_RATE", "SEED", "build")
+    for field in fields:
         if not hasattr(module, field):
             raise ValueError(f"Recipe {str(path)!r} does not define `{field}`.")
     module.PATH = path
@@ -64,56 +77,158 @@ def _hardware():
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {keras.backend.backend()} backend"
 
 
-def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=None, verbose=1):
+class TrainingPaused(Exception):
+    """Raised by `train` when a run stops at an epoch boundary before its last epoch; the
+    checkpoint is kept, and the same `train` call (on this machine or on a fresh clone
+    holding the checkpoint) resumes it."""
+
+
+class PauseAtEpochEnd(keras.callbacks.Callback):
+    """Stops `fit` cleanly after an epoch whose checkpoint has been written, when a wall-clock
+    budget would not fit another epoch or when a stop file exists (`touch <checkpoint>/STOP`).
+
+    Place it after `keras.callbacks.BackupAndRestore` so that the epoch is saved first. It
+    raises `TrainingPaused` rather than setting `stop_training`, so that `BackupAndRestore`
+    does not delete the checkpoint as it does at the end of a finished run.
+    """
+
+    def __init__(self, budget_seconds=None, stop_file=None):
+        super().__init__()
+        self.budget_seconds, self.stop_file = budget_seconds, stop_file
+        self._start = self._epoch_start = None
+        self._longest = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        self._longest = max(self._longest, now - self._epoch_start)
+        if epoch + 1 >= self.params.get("epochs", epoch + 2):
+            return
+        if self.stop_file is not None and os.path.exists(self.stop_file):
+            os.remove(self.stop_file)
+            raise TrainingPaused(f"stopped after epoch {epoch + 1} ({self.stop_file} found)")
+        if self.budget_seconds is not None and now - self._start + self._longest > self.budget_seconds:
+            raise TrainingPaused(f"stopped after epoch {epoch + 1}: another epoch would pass "
+                                 f"the budget of {self.budget_seconds / 60:.0f} min")
+
+
+def checkpoint_dir(recipe):
+    """Where a run's resumable state lives: `zoo/<name>/checkpoint/` (weights, optimizer and
+    seed-generator state, epoch, the CSV log and one line per part of the run). Small enough
+    to commit, so that a run continues on another machine; removed when the run finishes."""
+    return ROOT / "zoo" / recipe.NAME / "checkpoint"
+
+
+def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=None, verbose=1,
+          budget_minutes=None):
     """Trains a zoo recipe and regenerates its packaged weights, card and registry entry.
+
+    The run checkpoints at every epoch into `out` and resumes from there when called again
+    (after an interruption, a `budget_minutes` pause, or on another machine with the
+    checkpoint committed); the card counts the wall time and hardware of every part.
 
     Args:
         recipe: a recipe module, a recipe file or a `zoo/<name>` folder.
         epochs: override the recipe's `EPOCHS` (e.g. a quick check; the card says so).
-        out: working folder for checkpoints and logs (default `outputs/zoo/<name>`).
+        out: folder of the resumable state (default `zoo/<name>/checkpoint`).
         num_eval_images: evaluate on the first N test images only (default: all).
         num_train_images: train on the first N training images only (quick checks).
         verbose: Keras' `fit` verbosity.
+        budget_minutes: stop at the last epoch boundary that fits this wall-clock budget,
+            keep the checkpoint and raise `TrainingPaused` (default: no budget). Creating
+            the file `<out>/STOP` pauses the same way after the current epoch.
 
     Returns:
         The registered `ModelEntry`.
     """
-    recipe = recipe if hasattr(recipe, "build") else load_recipe(recipe)
+    recipe = recipe if hasattr(recipe, "evaluate") else load_recipe(recipe)
+    if hasattr(recipe, "convert"):
+        start = time.perf_counter()
+        model = recipe.convert()
+        return export(recipe, model, time.perf_counter() - start, 0, {}, num_eval_images)
     epochs = recipe.EPOCHS if epochs is None else int(epochs)
-    out = pathlib.Path(out or ROOT / "outputs" / "zoo" / recipe.NAME)
+    out = pathlib.Path(out or checkpoint_dir(recipe))
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(recipe.SEED)
 
-    x_train, y_train = datasets.load_keras_dataset(recipe.DATASET, "train", num_images=num_train_images)
-    x_val, y_val = datasets.load_keras_dataset(recipe.DATASET, "val")
+    if hasattr(recipe, "data"):
+        (x_train, y_train), (x_val, y_val) = recipe.data(num_train_images)
+    else:
+        x_train, y_train = datasets.load_keras_dataset(recipe.DATASET, "train", num_images=num_train_images)
+        x_val, y_val = datasets.load_keras_dataset(recipe.DATASET, "val")
     model = recipe.build()
-    steps_per_epoch = -(-len(x_train) // recipe.BATCH_SIZE)
+    steps_per_epoch = len(x_train) if isinstance(x_train, keras.utils.PyDataset) else -(-len(x_train) // recipe.BATCH_SIZE)
     if hasattr(recipe, "optimizer"):
         optimizer = recipe.optimizer(steps_per_epoch * epochs)
     else:
         optimizer = keras.optimizers.Adam(recipe.LEARNING_RATE)
     model.compile(optimizer=optimizer)
+    # Built now, so that BackupAndRestore restores the optimizer's moments: Keras skips (with
+    # a warning) the saved state of an optimizer that has no variables yet.
+    model.optimizer.build(model.trainable_variables)
+    # Order matters: the recipe's callbacks add their logs first, then the epoch is saved
+    # and logged, then the run may pause.
     callbacks = [
+        *getattr(recipe, "callbacks", lambda: [])(),
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
-        *getattr(recipe, "callbacks", lambda: [])(),
+        PauseAtEpochEnd(None if budget_minutes is None else 60.0 * budget_minutes, str(out / "STOP")),
     ]
     start = time.perf_counter()
-    if hasattr(recipe, "fit"):
-        supervised = "labels" in inspect.signature(recipe.fit).parameters
-        history = recipe.fit(model, x_train, x_val, epochs, callbacks,
-                             **({"labels": (y_train, y_val)} if supervised else {}))
-    else:
-        history = model.fit(
-            x_train, validation_data=(x_val,), epochs=epochs, batch_size=recipe.BATCH_SIZE,
-            callbacks=callbacks, verbose=verbose,
-        ).history
-    seconds = time.perf_counter() - start
-    return export(recipe, model, seconds, epochs, history, num_eval_images)
+    try:
+        if hasattr(recipe, "fit"):
+            supervised = "labels" in inspect.signature(recipe.fit).parameters
+            history = recipe.fit(model, x_train, x_val, epochs, callbacks,
+                                 **({"labels": (y_train, y_val)} if supervised else {}))
+        else:
+            batches = datasets.ArrayBatches(x_train, batch_size=recipe.BATCH_SIZE, seed=recipe.SEED)
+            history = model.fit(
+                batches, validation_data=(x_val,), epochs=epochs, shuffle=False,
+                callbacks=[SyncDatasetEpoch(batches), *callbacks], verbose=verbose,
+            ).history
+    except TrainingPaused:
+        _log_part(out, time.perf_counter() - start, finished=False)
+        raise
+    parts = _log_part(out, time.perf_counter() - start, finished=True)
+    history = _read_log(out / "log.csv") or history
+    entry = export(recipe, model, sum(p["seconds"] for p in parts), epochs, history, num_eval_images,
+                   parts=parts)
+    shutil.rmtree(out, ignore_errors=True)
+    return entry
 
 
-def export(recipe, model, train_seconds, epochs, history, num_eval_images=None):
-    """Packages `model`, measures it and writes card, results, golden file and entry."""
+def _log_part(out, seconds, finished):
+    """Appends this process's share of the run to `<out>/parts.json`; returns all parts."""
+    path = out / "parts.json"
+    parts = json.loads(path.read_text()) if path.is_file() else []
+    parts.append({"seconds": round(seconds, 1), "hardware": _hardware(), "finished": finished,
+                  "date": time.strftime("%Y-%m-%d %H:%M")})
+    atomic_write(path, json.dumps(parts, indent=2) + "\n")
+    return parts
+
+
+def _read_log(path):
+    """The CSV log of every part of the run as a history dict (epoch order)."""
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows = sorted({int(r["epoch"]): r for r in rows}.values(), key=lambda r: int(r["epoch"]))
+    keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
+    return {k: [float(r[k]) for r in rows if r.get(k) not in (None, "")] for k in keys}
+
+
+def export(recipe, model, train_seconds, epochs, history, num_eval_images=None, parts=None):
+    """Packages `model`, measures it and writes card, results, golden file and entry.
+
+    `parts` lists the pieces of a run that was paused and resumed (seconds, hardware, date
+    of each), as `train` records them; the card gives their count and summed time.
+    """
     name = recipe.NAME
     WEIGHTS_DIR.mkdir(exist_ok=True)
     packaged = WEIGHTS_DIR / f"{name}.keras"
@@ -151,9 +266,11 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None):
     run = {
         "name": name,
         "epochs": epochs,
-        "recipe_epochs": recipe.EPOCHS,
+        "recipe_epochs": getattr(recipe, "EPOCHS", 0),
         "train_seconds": round(train_seconds, 1),
         "hardware": _hardware(),
+        "parts": parts or [],
+        "images_seen": getattr(recipe, "IMAGES_PER_EPOCH", 0) * epochs or None,
         "backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "history": {k: [float(v) for v in vals] for k, vals in history.items()},
@@ -162,16 +279,30 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None):
         "num_eval_images": num_eval_images or "all",
     }
     atomic_write(ROOT / "zoo" / name / "results.json", json.dumps(run, indent=2) + "\n")
-    final = ", ".join(f"final {k} {v[-1]:.4f}" for k, v in run["history"].items())
-    training = (
-        f"Trained with `keras-dae train zoo/{name}` for {epochs} epochs"
-        f"{'' if epochs == recipe.EPOCHS else f' (the recipe says {recipe.EPOCHS})'} "
-        f"in {train_seconds / 60:.1f} min on {run['hardware']}, Keras {keras.__version__}; {final}."
-    )
     card = hub.model_card({**entry.to_dict(), "keras_version": keras.__version__}, eval_results=table)
-    card = card.rstrip() + "\n\n## Training run\n\n" + training + "\n"
+    card = card.rstrip() + "\n\n" + _origin(recipe, run).strip() + "\n"
     atomic_write(ROOT / "zoo" / name / "README.md", card)
     return entry
+
+
+def _origin(recipe, run):
+    """The card's last section: the training run, or the provenance of converted weights."""
+    if hasattr(recipe, "provenance"):
+        return recipe.provenance()
+    epochs = run["epochs"]
+    final = ", ".join(f"final {k} {v[-1]:.4f}" for k, v in run["history"].items())
+    parts = run.get("parts") or []
+    where = run["hardware"]
+    if len(parts) > 1:
+        machines = sorted({p["hardware"] for p in parts})
+        where = (f"{'; '.join(machines)}, in {len(parts)} parts (paused at epoch boundaries and "
+                 f"resumed from the committed checkpoint)")
+    images = f", {run['images_seen']:,} training examples seen" if run.get("images_seen") else ""
+    return (
+        f"## Training run\n\nTrained with `keras-dae train zoo/{run['name']}` for {epochs} epochs"
+        f"{'' if epochs == recipe.EPOCHS else f' (the recipe says {recipe.EPOCHS})'} "
+        f"in {run['train_seconds'] / 60:.1f} min on {where}, Keras {run['keras_version']}{images}; {final}."
+    )
 
 
 def _golden_outputs(model, golden):

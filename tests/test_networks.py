@@ -26,6 +26,11 @@ CASES = {
                      (4, 8, 8, 1), True),
     "unet-film-color-padded": (lambda: networks.unet(
         (10, 12, 3), widths=(4, 8, 8), sigma_conditioning="film", embedding_dim=8, groups=2), (4, 10, 12, 3), True),
+    "dncnn-blind": (lambda: networks.dncnn(depth=4, filters=8), (4, 9, 7, 1), False),
+    "dncnn-bn-color-film": (lambda: networks.dncnn(channels=3, depth=4, filters=8, batch_norm=True,
+                                                   sigma_conditioning="film", embedding_dim=8), (4, 8, 8, 3), True),
+    "dncnn-channel": (lambda: networks.dncnn(depth=3, filters=4, sigma_conditioning="channel",
+                                             input_shape=(6, 6, 1)), (4, 6, 6, 1), True),
     "unet-sinusoidal-residual": (lambda: networks.unet(
         (8, 8, 1), widths=(4, 8), blocks_per_level=2, sigma_conditioning="sinusoidal", embedding_dim=8,
         residual_output=True), (4, 8, 8, 1), True),
@@ -94,6 +99,31 @@ def test_unet_trains_as_a_denoiser():
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+def test_dncnn_is_the_papers_network_and_takes_any_size():
+    """DnCNN-S has 555,137 parameters (the published state dict's count); one network
+    denoises images of any height and width, and each output pixel depends on the input
+    within the receptive field only (2·depth + 1 pixels wide)."""
+    assert networks.dncnn().count_params() == 555_137
+    net = networks.dncnn(depth=5, filters=8)
+    for shape in ((1, 13, 21, 1), (2, 32, 8, 1)):
+        assert to_numpy(net(random_inputs(shape))).shape == shape
+    x = random_inputs((1, 24, 24, 1))
+    y = x.copy()
+    y[0, 0, 0, 0] += 1.0  # 5 convolutions 3×3: a change at a corner reaches 5 pixels, no further
+    diff = np.abs(to_numpy(net(y)) - to_numpy(net(x)))[0, :, :, 0]
+    assert diff[:6, :6].max() > 0 and diff[6:, :].max() == 0 and diff[:, 6:].max() == 0
+
+
+def test_dncnn_film_starts_as_the_blind_network():
+    blind = networks.dncnn(depth=4, filters=8)
+    film = networks.dncnn(depth=4, filters=8, sigma_conditioning="film", embedding_dim=8)
+    for i in range(4):
+        film.get_layer(f"conv_{i}").set_weights(blind.get_layer(f"conv_{i}").get_weights())
+    x = random_inputs((3, 10, 10, 1))
+    sigma = np.array([0.0, 0.1, 0.5], "float32")
+    np.testing.assert_allclose(to_numpy(film([x, sigma])), to_numpy(blind(x)), atol=1e-6)
+
+
 def test_builder_argument_errors():
     with pytest.raises(ValueError, match="sigma_conditioning"):
         networks.unet(sigma_conditioning="bogus")
@@ -105,3 +135,7 @@ def test_builder_argument_errors():
         networks.mlp((8,))
     with pytest.raises(ValueError, match="blocks_per_level"):
         networks.unet(blocks_per_level=0)
+    with pytest.raises(ValueError, match="depth"):
+        networks.dncnn(depth=2)
+    with pytest.raises(ValueError, match="input_shape"):
+        networks.dncnn(channels=3, input_shape=(8, 8, 1))

@@ -21,6 +21,9 @@ def _per_sample(values, x):
     return ops.reshape(values, (-1,) + (1,) * (len(x.shape) - 1))
 
 
+_SEED_STATE = "seed_generator_state"
+
+
 class Corruption(keras.layers.Layer):
     """Base class of the corruption layers: a stochastic map x -> x̃ used in training.
 
@@ -96,6 +99,23 @@ class Corruption(keras.layers.Layer):
             "mask": keras.KerasTensor(inputs.shape, dtype=inputs.dtype),
         }
         return out, info
+
+    def save_own_variables(self, store):
+        # The generator's position is saved with the weights (Keras saves only a layer's
+        # variables): a run resumed from a checkpoint continues the noise stream instead of
+        # drawing the first epoch's noise again.
+        super().save_own_variables(store)
+        store[_SEED_STATE] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        try:
+            saved = _SEED_STATE in store
+        except TypeError:  # an entry with nothing saved (files written before the state was)
+            saved = False
+        if saved:
+            self.seed_generator.state.assign(store[_SEED_STATE])
+            store = {k: store[k] for k in store.keys() if k != _SEED_STATE}
+        super().load_own_variables(store)
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}

@@ -6,6 +6,7 @@ from keras_dae.networks.common import decoder_model as decoder_model
 from keras_dae.networks.common import encoder_model as encoder_model
 from keras_dae.networks.common import is_conditioned as is_conditioned
 from keras_dae.networks.conv import conv_dae as conv_dae
+from keras_dae.networks.dncnn import dncnn as dncnn
 from keras_dae.networks.mlp import TiedDense as TiedDense
 from keras_dae.networks.mlp import mlp as mlp
 from keras_dae.networks.unet import residual_block as residual_block
