@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from keras_dae import datasets, evaluation, layers, models, networks
+from keras_dae.callbacks import SyncDatasetEpoch
 
 NAME = "unet-mnist-gauss"
 DATASET = "mnist"
@@ -55,8 +56,11 @@ def optimizer(total_steps):
 
 
 def fit(model, x_train, x_val, epochs, callbacks):
-    return model.fit(x_train, validation_data=(x_val[:VAL_IMAGES],), epochs=epochs,
-                     batch_size=BATCH_SIZE, callbacks=callbacks, verbose=2).history
+    # The order of each epoch comes from (SEED, epoch): a run paused and resumed on another
+    # machine sees the same batches as an uninterrupted one.
+    batches = datasets.ArrayBatches(x_train, batch_size=BATCH_SIZE, seed=SEED)
+    return model.fit(batches, validation_data=(x_val[:VAL_IMAGES],), epochs=epochs,
+                     shuffle=False, callbacks=[SyncDatasetEpoch(batches), *callbacks], verbose=2).history
 
 
 class _Blind:
