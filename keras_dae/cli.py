@@ -28,6 +28,10 @@ def _demo_corruptions():
 
 
 DEFAULT_MODEL = "unet-mnist-gauss"
+# Images that are not 28×28 gray digits go to the natural-image denoiser (σ given or
+# estimated); the converted DnCNN-S σ = 25 until keras-dae's own is trained.
+PHOTO_MODEL = "dncnn-bsd400-gauss"
+PHOTO_MODEL_FALLBACK = "dncnn-bsd400-gauss25"
 # TV's weight = 0.65 σ: the value the evaluation harness picked on validation digits at
 # σ = 0.1, 0.3 and 0.5 (benchmarks/results/classical_mnist.json).
 TV_WEIGHT_SCALE = 0.65
@@ -148,8 +152,26 @@ def _fit_shape(model, x, path):
     return batch
 
 
+def _photo_model():
+    from keras_dae import registry
+
+    return PHOTO_MODEL if PHOTO_MODEL in registry.list_models() else PHOTO_MODEL_FALLBACK
+
+
+def _default_model(x):
+    """The zoo model for an image when --model is not given: the MNIST U-Net for 28×28 gray
+    digits, the natural-image denoiser for anything else."""
+    return DEFAULT_MODEL if tuple(x.shape[-3:]) == (28, 28, 1) else _photo_model()
+
+
+def _per_channel(model, x):
+    """A colour image for a gray model: its channels as a batch of gray images."""
+    gray = tuple(model.network.inputs[0].shape[1:])[-1] == 1
+    return gray and x.ndim == 3 and x.shape[-1] == 3
+
+
 def denoise(args):
-    """Denoises image files (PNG, JPEG, NPY), one file or a folder."""
+    """Denoises image files (PNG, JPEG, TIFF, NPY), one file or a folder."""
     import keras
 
     from keras_dae import imageio
@@ -158,16 +180,28 @@ def denoise(args):
         raise UsageError(f"--sigma must be >= 0. Received: --sigma {args.sigma}")
     files = _inputs(args.input)
     outputs = _outputs(files, args.output)
-    model = _load_model(args.model)
+    models, used, warned = {}, set(), False
     bar = keras.utils.Progbar(len(files), unit_name="file") if len(files) > 1 else None
     for i, (src, dst) in enumerate(zip(files, outputs)):
-        x = imageio.read_image(src)
-        batch = _fit_shape(model, x, src)
-        out = model.denoise(batch, sigma=args.sigma).reshape((len(batch),) + x.shape[-3:])
-        imageio.write_image(dst, out if x.ndim == 4 else out[0])
+        x, bits = imageio.read_image(src, return_bits=True)
+        name = args.model or _default_model(x)
+        model = models.get(name) or models.setdefault(name, _load_model(name))
+        used.add(name)
+        if _per_channel(model, x):
+            if not warned:
+                print(f"note: {name} is a grayscale model; colour images are denoised channel by "
+                      "channel (a baseline: no colour model is trained yet)", file=sys.stderr)
+                warned = True
+            out = model.denoise(np.moveaxis(x, -1, 0)[..., None], sigma=args.sigma)
+            out = np.moveaxis(out[..., 0], 0, -1)
+        else:
+            batch = _fit_shape(model, x, src)
+            out = model.denoise(batch, sigma=args.sigma).reshape((len(batch),) + x.shape[-3:])
+            out = out if x.ndim == 4 else out[0]
+        imageio.write_image(dst, out, bits=bits)
         if bar:
             bar.update(i + 1)
-    print(f"denoised {len(files)} file(s) with {args.model} → {args.output}")
+    print(f"denoised {len(files)} file(s) with {', '.join(sorted(used))} → {args.output}")
     return 0
 
 
@@ -326,14 +360,18 @@ def build_parser():
     p.set_defaults(func=demo)
 
     p = sub.add_parser(
-        "denoise", help="denoise image files (PNG, JPEG, NPY), one file or a folder",
-        description="Denoises images in [0, 1] (8/16-bit PNG or JPEG, or NPY floats in [0, 1] / "
-        "integers 0–255). A σ-conditioned model uses --sigma, or estimates σ per image without it.",
-        epilog="example: keras-dae denoise noisy/ clean/ --model unet-mnist-gauss --sigma 0.3",
+        "denoise", help="denoise image files (PNG, JPEG, TIFF, NPY), one file or a folder",
+        description="Denoises images of any size (8/16-bit PNG or TIFF, JPEG, or NPY floats in "
+        "[0, 1] / integers 0–255), written at the bit depth they were read with. Without --model, "
+        f"28×28 gray digits go to {DEFAULT_MODEL} and other images to the natural-image model "
+        f"({PHOTO_MODEL}, else {PHOTO_MODEL_FALLBACK}); colour images through a gray model are "
+        "denoised channel by channel. A σ-conditioned model uses --sigma, or estimates σ per "
+        "image without it; large images go through in overlapping tiles.",
+        epilog="example: keras-dae denoise photo.png clean.png --sigma 0.098   # σ = 25 on 0-255",
     )
     p.add_argument("input", help="an image file or a folder of images")
     p.add_argument("output", help="output file (one input) or folder")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="zoo name or path (default: %(default)s)")
+    p.add_argument("--model", help="zoo name or path (default: chosen by image, see above)")
     p.add_argument("--sigma", type=float, help="noise level on [0, 1] (default: estimated)")
     p.set_defaults(func=denoise)
 

@@ -1,10 +1,11 @@
-"""Image files in and out for the CLI: PNG, JPEG and NPY, one file or a folder.
+"""Image files in and out for the CLI: PNG, JPEG, TIFF and NPY, one file or a folder.
 
-Images are float32 `(H, W, C)` in [0, 1] in memory. PNG/JPEG are read with Pillow
-(8- or 16-bit, gray or color; an alpha channel is dropped). `.npy` files hold one image
-`(H, W)` or `(H, W, C)`, floats in [0, 1] or integers 0–255; a stack `(N, H, W[, C])` is
-read as N images. Every file is written through a temporary file and renamed, so an
-interrupted run leaves no partial output.
+Images are float32 `(H, W, C)` in [0, 1] in memory. PNG/JPEG/TIFF are read with Pillow
+(8- or 16-bit, gray or color; an alpha channel is dropped), and written back at the bit
+depth they were read with (`read_image(..., return_bits=True)`; JPEG is 8-bit only).
+`.npy` files hold one image `(H, W)` or `(H, W, C)`, floats in [0, 1] or integers 0–255; a
+stack `(N, H, W[, C])` is read as N images. Every file is written through a temporary file
+and renamed, so an interrupted run leaves no partial output.
 """
 
 import pathlib
@@ -13,7 +14,7 @@ import numpy as np
 
 from keras_dae.utils import atomic_write
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".npy")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".npy")
 
 
 def list_images(path):
@@ -22,7 +23,7 @@ def list_images(path):
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise FileNotFoundError(f"no PNG, JPEG or NPY images in folder {str(path)!r}")
+            raise FileNotFoundError(f"no PNG, JPEG, TIFF or NPY images in folder {str(path)!r}")
         return files
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {str(path)!r}")
@@ -32,22 +33,25 @@ def list_images(path):
     return [path]
 
 
-def read_image(path):
-    """One file as a float32 array `(H, W, C)` in [0, 1] (or `(N, H, W, C)` for an NPY stack)."""
+def read_image(path, return_bits=False):
+    """One file as a float32 array `(H, W, C)` in [0, 1] (or `(N, H, W, C)` for an NPY
+    stack); with `return_bits`, also the file's bit depth (8 or 16; 32 for NPY floats)."""
     path = pathlib.Path(path)
     if path.suffix.lower() == ".npy":
         try:
             x = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as e:
             raise ValueError(f"cannot read {str(path)!r} as a NumPy array: {e}") from None
-        return _to_float(x, path)
+        x = _to_float(x, path)
+        return (x, 32) if return_bits else x
     from PIL import Image, UnidentifiedImageError
 
+    bits = 8
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode in ("I;16", "I;16B", "I"):
-                x = np.asarray(im, dtype="float32") / 65535.0
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                x, bits = np.asarray(im, dtype="float32") / 65535.0, 16
             elif im.mode in ("L", "1", "LA"):
                 x = np.asarray(im.convert("L"), dtype="float32") / 255.0
             else:
@@ -56,7 +60,8 @@ def read_image(path):
                     x = x[..., 0]  # a gray image stored as RGB or palette
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"cannot read image {str(path)!r}: {e}") from None
-    return x[..., None] if x.ndim == 2 else x
+    x = x[..., None] if x.ndim == 2 else x
+    return (x, bits) if return_bits else x
 
 
 def _to_float(x, path):
@@ -71,8 +76,9 @@ def _to_float(x, path):
     return x
 
 
-def write_image(path, x):
-    """Writes `(H, W, C)` in [0, 1] (clipped) to PNG/JPEG (8-bit) or NPY (float32), atomically."""
+def write_image(path, x, bits=8):
+    """Writes `(H, W, C)` in [0, 1] (clipped) to PNG/TIFF (8- or 16-bit gray, 8-bit color),
+    JPEG (8-bit) or NPY (float32), atomically."""
     path = pathlib.Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
@@ -83,10 +89,14 @@ def write_image(path, x):
         return atomic_write(path, lambda f: np.save(f, x))
     from PIL import Image
 
-    u8 = np.round(x * 255.0).astype("uint8")
-    u8 = u8[..., 0] if u8.ndim == 3 and u8.shape[-1] == 1 else u8
-    kind = "JPEG" if suffix in (".jpg", ".jpeg") else "PNG"
-    return atomic_write(path, lambda f: Image.fromarray(u8).save(f, format=kind))
+    kind = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}.get(suffix, "PNG")
+    gray = x.ndim == 2 or x.shape[-1] == 1
+    x = x[..., 0] if x.ndim == 3 and gray else x
+    if bits == 16 and gray and kind != "JPEG":
+        image = Image.fromarray(np.round(x * 65535.0).astype("uint16"))
+    else:
+        image = Image.fromarray(np.round(x * 255.0).astype("uint8"))
+    return atomic_write(path, lambda f: image.save(f, format=kind))
 
 
 def output_paths(inputs, out):

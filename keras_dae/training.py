@@ -117,6 +117,31 @@ class PauseAtEpochEnd(keras.callbacks.Callback):
                                  f"the budget of {self.budget_seconds / 60:.0f} min")
 
 
+class _PartLog(keras.callbacks.Callback):
+    """Keeps `<out>/parts.json` current at every epoch end: one entry per process that
+    trained (its wall time, hardware, epochs reached), so that a run killed mid-epoch still
+    counts the epochs it finished, and the card can sum the parts of a resumed run."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path, self._start = path, time.perf_counter()
+        self.parts = json.loads(path.read_text()) if path.is_file() else []
+        self.parts.append({"seconds": 0.0, "hardware": _hardware(), "finished": False,
+                           "date": time.strftime("%Y-%m-%d %H:%M")})
+
+    def _write(self, **fields):
+        self.parts[-1].update(seconds=round(time.perf_counter() - self._start, 1), **fields)
+        atomic_write(self.path, json.dumps(self.parts, indent=2) + "\n")
+        return self.parts
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._write(epochs=epoch + 1)
+
+    def finish(self):
+        """Marks this part as the one that completed the run; returns every part."""
+        return self._write(finished=True)
+
+
 def checkpoint_dir(recipe):
     """Where a run's resumable state lives: `zoo/<name>/checkpoint/` (weights, optimizer and
     seed-generator state, epoch, the CSV log and one line per part of the run). Small enough
@@ -171,45 +196,32 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     # Built now, so that BackupAndRestore restores the optimizer's moments: Keras skips (with
     # a warning) the saved state of an optimizer that has no variables yet.
     model.optimizer.build(model.trainable_variables)
+    part_log = _PartLog(out / "parts.json")
     # Order matters: the recipe's callbacks add their logs first, then the epoch is saved
     # and logged, then the run may pause.
     callbacks = [
         *getattr(recipe, "callbacks", lambda: [])(),
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
+        part_log,
         PauseAtEpochEnd(None if budget_minutes is None else 60.0 * budget_minutes, str(out / "STOP")),
     ]
-    start = time.perf_counter()
-    try:
-        if hasattr(recipe, "fit"):
-            supervised = "labels" in inspect.signature(recipe.fit).parameters
-            history = recipe.fit(model, x_train, x_val, epochs, callbacks,
-                                 **({"labels": (y_train, y_val)} if supervised else {}))
-        else:
-            batches = datasets.ArrayBatches(x_train, batch_size=recipe.BATCH_SIZE, seed=recipe.SEED)
-            history = model.fit(
-                batches, validation_data=(x_val,), epochs=epochs, shuffle=False,
-                callbacks=[SyncDatasetEpoch(batches), *callbacks], verbose=verbose,
-            ).history
-    except TrainingPaused:
-        _log_part(out, time.perf_counter() - start, finished=False)
-        raise
-    parts = _log_part(out, time.perf_counter() - start, finished=True)
+    if hasattr(recipe, "fit"):
+        supervised = "labels" in inspect.signature(recipe.fit).parameters
+        history = recipe.fit(model, x_train, x_val, epochs, callbacks,
+                             **({"labels": (y_train, y_val)} if supervised else {}))
+    else:
+        batches = datasets.ArrayBatches(x_train, batch_size=recipe.BATCH_SIZE, seed=recipe.SEED)
+        history = model.fit(
+            batches, validation_data=(x_val,), epochs=epochs, shuffle=False,
+            callbacks=[SyncDatasetEpoch(batches), *callbacks], verbose=verbose,
+        ).history
+    parts = part_log.finish()
     history = _read_log(out / "log.csv") or history
     entry = export(recipe, model, sum(p["seconds"] for p in parts), epochs, history, num_eval_images,
                    parts=parts)
     shutil.rmtree(out, ignore_errors=True)
     return entry
-
-
-def _log_part(out, seconds, finished):
-    """Appends this process's share of the run to `<out>/parts.json`; returns all parts."""
-    path = out / "parts.json"
-    parts = json.loads(path.read_text()) if path.is_file() else []
-    parts.append({"seconds": round(seconds, 1), "hardware": _hardware(), "finished": finished,
-                  "date": time.strftime("%Y-%m-%d %H:%M")})
-    atomic_write(path, json.dumps(parts, indent=2) + "\n")
-    return parts
 
 
 def _read_log(path):

@@ -97,6 +97,8 @@ def test_the_stop_file_pauses_after_the_current_epoch(sandbox, tmp_path):
     assert not (out / "STOP").exists()
     log = (out / "log.csv").read_text().strip().splitlines()
     assert len(log) == 2  # the header and epoch 0
+    parts = json.loads((out / "parts.json").read_text())  # written at each epoch end, so a
+    assert len(parts) == 1 and parts[0]["epochs"] == 1 and not parts[0]["finished"]  # kill counts too
 
 
 def test_array_batches_are_a_fixed_function_of_seed_and_epoch():

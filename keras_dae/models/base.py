@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_dae import baselines, sampling
+from keras_dae import baselines, sampling, tiling
 from keras_dae.layers import AdditiveGaussian, AdversarialNoise, Corruption
 from keras_dae.networks.common import decoder_model, encoder_model, is_conditioned
 
@@ -340,8 +340,13 @@ class DAE(keras.Model):
             )
         return super().predict(x, *args, **kwargs)
 
-    def denoise(self, x_noisy, sigma=None, batch_size=256):
+    def denoise(self, x_noisy, sigma=None, batch_size=256, tile_size=None):
         """Denoises `x_noisy` (never corrupts); returns a numpy array.
+
+        A fully convolutional network (e.g. `networks.dncnn`) takes images of any size:
+        those over about a megapixel (or all, with `tile_size`) go through in overlapping
+        windows whose overlap covers the receptive field, so the output equals the
+        whole-image output while memory stays bounded (`keras_dae.tiling`).
 
         Args:
             x_noisy: array of noisy examples in the model's value range (noise may
@@ -351,20 +356,37 @@ class DAE(keras.Model):
                 estimates it per example with `estimate_sigma` (Gaussian noise; costs a
                 second pass).
             batch_size: int.
+            tile_size: None (whole images up to `tiling.DEFAULT_MAX_PIXELS`, else windows
+                of `tiling.DEFAULT_TILE`) or the window side to use for every image.
 
         Example:
 
         >>> clean = model.denoise(noisy_images, sigma=0.3)
         >>> clean = model.denoise(noisy_images)  # σ estimated per image
+        >>> big = model.denoise(photo_4000x3000[None], sigma=25 / 255)  # in 512×512 windows
         """
         if self.conditioned and sigma is None:
             # estimate_sigma checks the range with its first guess; the refined σ̂ of a
             # poorly fitting model may be far smaller, so it is not checked again.
-            sigma = self.estimate_sigma(x_noisy, batch_size=batch_size)
-            inputs = [np.asarray(x_noisy, dtype="float32"), sigma]
-        else:
-            inputs, _ = self._prepare(x_noisy, sigma)
-        return np.asarray(self.predict(inputs, batch_size=batch_size, verbose=0))
+            sigma = self.estimate_sigma(x_noisy, batch_size=batch_size, tile_size=tile_size)
+            return self._run(np.asarray(x_noisy, dtype="float32"), sigma, batch_size, tile_size)
+        inputs, s = self._prepare(x_noisy, sigma)
+        return self._run(inputs[0] if self.conditioned else inputs, s, batch_size, tile_size)
+
+    def _run(self, x, sigma, batch_size, tile_size=None):
+        """The network's inference output on prepared inputs, whole or in windows."""
+        radius = tiling.receptive_radius(self.network) if x.ndim == 4 else None
+        if radius is None or (tile_size is None and x.shape[1] * x.shape[2] <= tiling.DEFAULT_MAX_PIXELS):
+            inputs = [x, sigma] if self.conditioned else x
+            return np.asarray(self.predict(inputs, batch_size=batch_size, verbose=0))
+        tile = tile_size or tiling.DEFAULT_TILE
+        per_call = max(1, tiling.DEFAULT_MAX_PIXELS // (tile * tile))
+
+        def predict(*inputs):
+            return self.predict(list(inputs) if self.conditioned else inputs[0], batch_size=per_call, verbose=0)
+
+        return tiling.predict_tiled(predict, x, sigma if self.conditioned else None, tile=tile,
+                                    radius=radius, batch_size=per_call)
 
     def inpaint(self, x, mask, sigma=None, batch_size=256):
         """Fills the elements where `mask` is 1 and keeps the others; returns numpy.
@@ -393,7 +415,7 @@ class DAE(keras.Model):
         filled = self.denoise(masked, sigma=sigma, batch_size=batch_size)
         return masked + mask * filled
 
-    def estimate_sigma(self, x_noisy, batch_size=256):
+    def estimate_sigma(self, x_noisy, batch_size=256, tile_size=None):
         """Per-example σ of additive Gaussian noise in `x_noisy`, for blind use.
 
         A first guess from the finest wavelet coefficients (`baselines.estimate_sigma`,
@@ -409,8 +431,8 @@ class DAE(keras.Model):
             flat = x.reshape(len(x), -1)
             first = np.median(np.abs(np.diff(flat, axis=1)), axis=1) / (0.6745 * np.sqrt(2.0))
         first = np.maximum(first, 1e-4).astype("float32")
-        inputs, _ = self._prepare(x, first)
-        x_hat = np.asarray(self.predict(inputs, batch_size=batch_size, verbose=0))
+        inputs, first = self._prepare(x, first)
+        x_hat = self._run(x, first, batch_size, tile_size)
         residual = np.abs(x - x_hat).reshape(len(x), -1)
         return np.maximum(np.median(residual, axis=1) / 0.6745, 1e-4).astype("float32")
 
