@@ -12,16 +12,24 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test test-slow setup clean
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# The demo needs the core and one backend (JAX: the smallest CPU install); the tests need
+# all three backends and the evaluation and test tools.
+DEMO_BACKEND ?= jax
+
+$(VENV)/.demo: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[demo]"
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.demo
 	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
 setup: $(VENV)/.installed
 
-demo: $(VENV)/.installed
-	$(PY) -m keras_dae demo --out outputs/demo.png
+demo: $(VENV)/.demo
+	$(PY) -m keras_dae --backend $(DEMO_BACKEND) demo --out outputs/demo.png
 
 test: $(VENV)/.installed
 	$(PY) tests/run_backends.py

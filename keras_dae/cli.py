@@ -63,7 +63,8 @@ def demo(args):
             row["total variation"] = metrics.psnr_numpy(x, np.clip(tv, 0.0, 1.0))
         table.append((sigma, {k: float(np.mean(v)) for k, v in row.items()}))
         rows += [noisy[: args.num], out[: args.num]]
-        labels += [f"noisy sigma={sigma:g}", f"denoised sigma={sigma:g}"]  # PIL's default font has no σ
+        # PIL's default font has no σ, and draws a space one pixel wide: separate with a comma.
+        labels += [f"noisy, sigma={sigma:g}", f"denoised, sigma={sigma:g}"]
     path = plotting.save_image_atomic(plotting.image_grid(rows, labels, scale=2), args.out)
     methods = list(table[0][1])
     print(f"{args.model} on {keras.backend.backend()}: {len(x)} packaged MNIST test digits, "

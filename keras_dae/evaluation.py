@@ -473,6 +473,33 @@ def linear_probe(encoder, x_train, y_train, x_test, y_test, batch_size=256, max_
     return float(clf.score(test, y_test))
 
 
+# Average PSNR (dB) on BSD68, gray, AWGN, as published: Zhang et al. (2017), "Beyond a
+# Gaussian Denoiser", Table 2 (BM3D, DnCNN-S, DnCNN-B) and Zhang et al. (2018), FFDNet.
+PUBLISHED_BSD68 = {
+    "BM3D": {15: 31.07, 25: 28.57, 50: 25.62},
+    "DnCNN-S (one model per σ)": {15: 31.73, 25: 29.23, 50: 26.23},
+    "DnCNN-B (blind, one model)": {15: 31.61, 25: 29.16, 50: 26.23},
+    "FFDNet (σ map input)": {15: 31.63, 25: 29.19, 50: 26.29},
+}
+
+
+def published_table(result, dataset="bsd68"):
+    """The published BSD68 rows beside the measured ones of `result`, as Markdown (PSNR
+    only, the σ the result has), or "" for other data sets."""
+    if dataset != "bsd68":
+        return ""
+    sigmas = [float(c.split("=")[1]) for c in dict.fromkeys(r["condition"] for r in result.rows)]
+    lines = ["| method | source | " + " | ".join(f"σ={s:g}" for s in sigmas) + " |",
+             "|---|---|" + "---|" * len(sigmas)]
+    for method, values in PUBLISHED_BSD68.items():
+        cells = [f"{values[s]:.2f}" if s in values else "" for s in sigmas]
+        lines.append(f"| {method} | published | " + " | ".join(cells) + " |")
+    for method in dict.fromkeys(r["method"] for r in result.rows):
+        cells = [f"{result.value(method, f'sigma={s:g}'):.2f}" for s in sigmas]
+        lines.append(f"| {_LABELS.get(method, method)} | measured here | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     """Command line: `python -m keras_dae.evaluation [MODEL] --dataset mnist ...`."""
     parser = argparse.ArgumentParser(prog="keras_dae.evaluation", description=(
@@ -494,6 +521,8 @@ def main(argv=None):
     result = evaluate(args.model, args.dataset, args.corruption, tuple(args.sigmas), args.seed,
                       args.num_images, tuple(args.baselines), bm3d_images=args.bm3d_images,
                       val_images=args.val_images, use_cache=not args.no_cache)
+    if args.dataset == "bsd68":
+        print("\n" + published_table(result))
     if args.output_dir:
         for path in result.save(args.output_dir, args.name):
             print(f"wrote {path}")
