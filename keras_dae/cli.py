@@ -239,11 +239,7 @@ def sample(args):
     model = _load_model(args.model)
     if not hasattr(model, "sample"):
         raise UsageError(f"{args.model} cannot sample")
-    # Langevin samplers count steps per noise level; the walkback chain counts them in all.
-    import inspect
-
-    per_sigma = "steps_per_sigma" in inspect.signature(model.sample).parameters
-    kwargs = {} if args.steps is None else {"steps_per_sigma" if per_sigma else "steps": args.steps}
+    kwargs = {} if args.steps is None else {"steps": args.steps}
     x = np.asarray(model.sample(args.n, seed=args.seed, **kwargs))
     low, high = model.value_range or (0.0, 1.0)
     x = np.clip((x - low) / (high - low), 0.0, 1.0)
@@ -397,7 +393,7 @@ def build_parser():
     p.add_argument("output", help="PNG to write")
     p.add_argument("--model", default=DEFAULT_MODEL, help="zoo name or path (default: %(default)s)")
     p.add_argument("-n", type=int, default=64, help="number of samples (default: %(default)s)")
-    p.add_argument("--steps", type=int, help="chain steps (per σ for Langevin); model default if unset")
+    p.add_argument("--steps", type=int, help="model evaluations in all (Langevin: spread over the σ levels); model default if unset")
     p.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     p.set_defaults(func=sample)
 

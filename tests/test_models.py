@@ -174,8 +174,10 @@ def test_evaluate_and_validation_use_a_fixed_corruption(name):
     first, second = model.evaluate(x, batch_size=8, verbose=0), model.evaluate(x, batch_size=8, verbose=0)
     assert first == second
     np.testing.assert_allclose(first[0], val[0], rtol=1e-5)
-    clean_to_clean = model.evaluate(inputs_for(x, conditioned, 1e-3), x, verbose=0)
+    # Pairs of two arrays (a copy: the same array twice means clean data, as in fit(x, x)).
+    clean_to_clean = model.evaluate(inputs_for(x.copy(), conditioned, 1e-3), x, verbose=0)
     assert abs(clean_to_clean[0] - first[0]) > 1e-3  # evaluate(x) is not clean → clean
+    assert model.evaluate(x, x, batch_size=8, verbose=0) == first
     prediction = model.predict(inputs_for(x, conditioned), verbose=0)
     np.testing.assert_array_equal(prediction, model.predict(inputs_for(x, conditioned), verbose=0))
 

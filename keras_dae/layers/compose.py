@@ -15,8 +15,10 @@ class Compose(Corruption):
 
     Args:
         corruptions: a list of `Corruption` layers, applied in order.
-        seed: unused by `Compose` itself (each layer draws from its own generator); kept
-            for a uniform signature.
+        seed: the seed of the generator that drives every layer's draws (the layers' own
+            generators are not used: one stream, so that `corrupt_with(x, generator)` and
+            `corrupt(x, seed=...)` are reproducible and leave the training stream alone).
+            Default: derived from the layers' seeds when they all have one.
 
     Example:
 
@@ -27,7 +29,6 @@ class Compose(Corruption):
     """
 
     def __init__(self, corruptions, seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
         corruptions = [
             keras.saving.deserialize_keras_object(c) if isinstance(c, dict) else c
             for c in corruptions
@@ -37,6 +38,10 @@ class Compose(Corruption):
                 "`corruptions` must be a non-empty list of keras_dae corruption layers. "
                 f"Received: corruptions={corruptions!r}"
             )
+        if seed is None and all(c.seed is not None for c in corruptions):
+            # Seeded parts make a seeded whole: the stream is a function of their seeds.
+            seed = sum(c.seed * 7919 ** i for i, c in enumerate(corruptions)) % (2 ** 31)
+        super().__init__(seed=seed, **kwargs)
         self.corruptions = corruptions
 
     def build(self, input_shape):
@@ -54,18 +59,7 @@ class Compose(Corruption):
         return x, {"sigma": ops.sqrt(variance), "mask": mask}
 
     def corrupt_with(self, x, seed_generator):
-        return self._chain(x, lambda layer, v: layer.corrupt_with(v, layer.seed_generator))
-
-    def corrupt(self, x, seed=None, return_info=False):
-        x = ops.convert_to_tensor(x, dtype=self.compute_dtype)
-        seeds = [None] * len(self.corruptions) if seed is None else [
-            seed + 7919 * i for i in range(len(self.corruptions))
-        ]
-        seeds = iter(seeds)
-        x_tilde, info = self._chain(
-            x, lambda layer, v: layer.corrupt(v, seed=next(seeds), return_info=True)
-        )
-        return (x_tilde, info) if return_info else x_tilde
+        return self._chain(x, lambda layer, v: layer.corrupt_with(v, seed_generator))
 
     def get_config(self):
         return {

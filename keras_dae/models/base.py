@@ -1,5 +1,7 @@
 """`DAE`: the denoising objective as a `keras.Model`, and the machinery the others share."""
 
+import warnings
+
 import keras
 import numpy as np
 from keras import ops
@@ -35,10 +37,14 @@ class DAE(keras.Model):
 
     `fit(clean_x)` corrupts every batch afresh with `corruption` (its own seeded
     generator, so the noise differs from step to step on every backend) and reconstructs
-    the clean batch. `fit(noisy_x, clean_x)` trains on the given pairs and adds no
-    corruption. `evaluate` and `validation_data` corrupt clean data with a fixed seed
-    (`eval_seed`, reset at each `evaluate`, so `val_loss` is comparable across epochs);
-    with pairs they use them as given. `predict` and `denoise` never corrupt.
+    the clean batch. `fit(x, x)` — the same array passed twice, as Keras autoencoder
+    tutorials write it — means the same: clean data, corrupted. `fit(noisy_x, clean_x)`
+    (two different arrays) trains on the given pairs and adds no corruption; whether data
+    is paired is read from the first element of a dataset, generator, `PyDataset` or
+    `DataLoader`. A σ-conditioned network needs its noisy inputs as `[x_noisy, sigma]`.
+    `evaluate` and `validation_data` corrupt clean data with a fixed seed (`eval_seed`,
+    reset at each `evaluate`, so `val_loss` is comparable across epochs), one forward pass
+    per batch; with pairs they use them as given. `predict` and `denoise` never corrupt.
 
     The objective lives in `compute_loss` (which every Keras trainer calls) and the
     corruption in `call(training=True)`, so the same code trains on TensorFlow, JAX and
@@ -47,7 +53,9 @@ class DAE(keras.Model):
     compare the denoised output with the clean target.
 
     A σ-conditioned network (one taking `[x, sigma]`) is given the σ each example was
-    corrupted with; at inference it takes `[x_noisy, sigma]`.
+    corrupted with; at inference it takes `[x_noisy, sigma]`. Where no σ is given (e.g.
+    `inpaint`), it gets the lowest σ it was trained with (`sigma_for_features`), never a σ
+    outside its training range; `denoise` warns when asked for a σ outside that range.
 
     Args:
         network: a `keras.Model` mapping `x` (or `[x, sigma]`) to the reconstruction, e.g.
@@ -105,8 +113,9 @@ class DAE(keras.Model):
         self.conditioned = is_conditioned(network)
         self.eval_seed_generator = keras.random.SeedGenerator(self.eval_seed)
         self._eval_state = ops.convert_to_numpy(self.eval_seed_generator.state.value)
-        self._paired = False
-        self._eval_stash = None
+        self._paired = False       # how fit's data arrives (clean, or noisy/clean pairs)
+        self._eval_paired = False  # the same for evaluate
+        self._evaluating = False   # inside evaluate: call corrupts with the eval generator
         self.built = True
 
     # The objective: subclasses override `_outputs`, `_per_sample_loss`, `_corrupted_outputs`.
@@ -114,8 +123,10 @@ class DAE(keras.Model):
     def _network(self, x_tilde, sigma):
         if not self.conditioned:
             return self.network(x_tilde)
-        if sigma is None:
-            sigma = ops.zeros((ops.shape(x_tilde)[0],), dtype=x_tilde.dtype)
+        if sigma is None:  # never σ = 0 (log σ = −27.6 in the embedding): the lowest trained σ
+            low = (self.corruption.sigma_min if self.encoder_sigma is None and
+                   isinstance(self.corruption, AdditiveGaussian) else self.sigma_for_features)
+            sigma = ops.ones((ops.shape(x_tilde)[0],), x_tilde.dtype) * ops.cast(low, x_tilde.dtype)
         return self.network([x_tilde, ops.reshape(ops.cast(sigma, x_tilde.dtype), (-1,))])
 
     def _outputs(self, x_tilde, sigma=None, mask=None):
@@ -130,6 +141,8 @@ class DAE(keras.Model):
         return {"x_hat": x_hat, "raw": raw, "x_tilde": x_tilde, "sigma": sigma, "mask": mask}
 
     def _elementwise(self, prediction, target):
+        # float32 whatever the compute dtype: in float16, 1 − 1e-7 rounds to 1 and BCE is NaN.
+        prediction, target = ops.cast(prediction, "float32"), ops.cast(target, "float32")
         if self.reconstruction_loss == "bce":
             p = ops.clip(prediction, 1e-7, 1.0 - 1e-7)
             return -(target * ops.log(p) + (1.0 - target) * ops.log(1.0 - p))
@@ -138,7 +151,7 @@ class DAE(keras.Model):
     def _weighted(self, elementwise, mask):
         if self.alpha == 1.0 and self.beta == 1.0:
             return _mean_over_features(elementwise)
-        weights = self.alpha * mask + self.beta * (1.0 - mask)
+        weights = self.alpha * ops.cast(mask, elementwise.dtype) + self.beta * (1.0 - ops.cast(mask, elementwise.dtype))
         return _mean_over_features(weights * elementwise)
 
     def _per_sample_loss(self, x, outputs):
@@ -169,15 +182,17 @@ class DAE(keras.Model):
             x, sigma = inputs, None
         return _tensor(x), _tensor(sigma)
 
-    def _corrupts_in_call(self, inputs):
-        return not self._paired and self._split(inputs)[1] is None
-
     def call(self, inputs, training=False):
         x, sigma = self._split(inputs)
-        if training and self._corrupts_in_call(inputs):
-            return self._corrupted_outputs(x, self.corruption.seed_generator)
-        outputs = self._outputs(x, sigma)
-        return outputs if training else outputs["x_hat"]
+        if not (training or self._evaluating):
+            return self._outputs(x, sigma)["x_hat"]
+        paired = self._paired if training else self._eval_paired
+        if paired and sigma is None and self.conditioned:
+            raise ValueError(_PAIRS_NEED_SIGMA.format(type(self).__name__))
+        if not paired and sigma is None:
+            generator = self.corruption.seed_generator if training else self.eval_seed_generator
+            return self._corrupted_outputs(x, generator)
+        return self._outputs(x, sigma)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         target, outputs = self._loss_terms(x, y, y_pred, training)
@@ -189,11 +204,11 @@ class DAE(keras.Model):
             loss = ops.mean(per_sample)
         for extra in self.losses:
             loss = loss + ops.cast(ops.sum(extra), loss.dtype)
-        self._eval_stash = None if training else (target, outputs["x_hat"])
         return loss
 
     def _loss_terms(self, x, y, y_pred, training):
-        """(clean target, outputs): the call's outputs when they fit the data, else recomputed."""
+        """(clean target, outputs): the call's outputs (one forward pass per step), or
+        computed here when `compute_loss` is called without them."""
         x_in, sigma = self._split(x)
         if y is None:
             if sigma is not None:
@@ -201,22 +216,19 @@ class DAE(keras.Model):
                     "Inputs `[x, sigma]` are noisy inputs and need clean targets: "
                     "fit([x_noisy, sigma], x_clean). Received: y=None"
                 )
-            if training and isinstance(y_pred, dict) and self._corrupts_in_call(x):
+            if isinstance(y_pred, dict):
                 return x_in, y_pred
             generator = self.corruption.seed_generator if training else self.eval_seed_generator
             return x_in, self._corrupted_outputs(x_in, generator)
-        y = _tensor(y)
-        if isinstance(y_pred, dict) and not self._corrupts_in_call(x):
-            return y, y_pred
-        return y, self._outputs(x_in, sigma)
+        if self.conditioned and sigma is None:
+            raise ValueError(_PAIRS_NEED_SIGMA.format(type(self).__name__))
+        if isinstance(y_pred, dict):
+            return _tensor(y), y_pred
+        return _tensor(y), self._outputs(x_in, sigma)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        if self._eval_stash is not None:
-            target, x_hat = self._eval_stash
-            self._eval_stash = None
-        else:
-            target = self._split(x)[0] if y is None else _tensor(y)
-            x_hat = y_pred["x_hat"] if isinstance(y_pred, dict) else y_pred
+        target = self._split(x)[0] if y is None else _tensor(y)
+        x_hat = y_pred["x_hat"] if isinstance(y_pred, dict) else y_pred
         return super().compute_metrics(x, target, x_hat, sample_weight=sample_weight)
 
     def compile(self, *args, **kwargs):
@@ -238,17 +250,45 @@ class DAE(keras.Model):
             self._paired = paired
             self.train_function = None
 
+    def _set_eval_paired(self, paired):
+        if paired != self._eval_paired:
+            self._eval_paired = paired
+            self.test_function = None
+
     def fit(self, x=None, y=None, *args, **kwargs):
-        self._set_paired(y is not None or _has_targets(x))
+        if y is not None and y is x:  # fit(x, x): clean data, as in the Keras tutorials
+            y = None
+        x, first = _peek(x)
+        paired = y is not None or _is_pair(first)
+        inputs = x if y is not None else (first[0] if _is_pair(first) else None)
+        if paired and self.conditioned and self._split(inputs)[1] is None:  # before any tracing
+            raise ValueError(_PAIRS_NEED_SIGMA.format(type(self).__name__))
+        self._set_paired(paired)
         return super().fit(x, y, *args, **kwargs)
 
     def train_on_batch(self, x, y=None, *args, **kwargs):
-        self._set_paired(y is not None)
-        return super().train_on_batch(x, y, *args, **kwargs)
+        self._set_paired(y is not None and y is not x)
+        return super().train_on_batch(x, None if y is x else y, *args, **kwargs)
 
-    def evaluate(self, *args, **kwargs):
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        if y is not None and y is x:
+            y = None
+        x, first = _peek(x)
+        self._set_eval_paired(y is not None or _is_pair(first))
         self.reset_eval_corruption()
-        return super().evaluate(*args, **kwargs)
+        self._evaluating = True
+        try:
+            return super().evaluate(x, y, *args, **kwargs)
+        finally:
+            self._evaluating = False
+
+    def test_on_batch(self, x, y=None, *args, **kwargs):
+        self._set_eval_paired(y is not None and y is not x)
+        self._evaluating = True
+        try:
+            return super().test_on_batch(x, None if y is x else y, *args, **kwargs)
+        finally:
+            self._evaluating = False
 
     def reset_eval_corruption(self):
         """Resets the generator `evaluate` corrupts with (done at the start of each
@@ -329,6 +369,13 @@ class DAE(keras.Model):
         x = np.asarray(x)
         s = self._sigma_array(sigma, len(x), required=self.conditioned)
         self._check_range(x, s, name)
+        if self.conditioned and s is not None and isinstance(self.corruption, AdditiveGaussian):
+            low, high = (float(ops.convert_to_numpy(v)) for v in (self.corruption.sigma_min, self.corruption.sigma_max))
+            if s.size and (s.min() < low * (1 - 1e-4) or s.max() > high * (1 + 1e-4)):
+                warnings.warn(
+                    f"{self.name} was trained for σ in [{low:.4g}, {high:.4g}]; `sigma` from "
+                    f"{s.min():.4g} to {s.max():.4g} lies outside it, where the network has never "
+                    "been tried.", stacklevel=3)
         x = x.astype("float32")
         return ([x, s] if self.conditioned else x), s
 
@@ -397,7 +444,8 @@ class DAE(keras.Model):
         Args:
             x: array of examples in the model's value range (masked values are ignored).
             mask: array broadcastable to `x`, 1 (or True) where the element is missing.
-            sigma: passed to σ-conditioned networks (default 0: no additive noise).
+            sigma: passed to σ-conditioned networks (default: the lowest σ the model was
+                trained with, the closest it knows to no additive noise).
             batch_size: int.
 
         Example:
@@ -411,7 +459,7 @@ class DAE(keras.Model):
                              f"{np.unique(mask)[:5]}")
         masked = x * (1.0 - mask)
         if self.conditioned and sigma is None:
-            sigma = 0.0
+            sigma = self.sigma_for_features
         filled = self.denoise(masked, sigma=sigma, batch_size=batch_size)
         return masked + mask * filled
 
@@ -495,7 +543,36 @@ class DAE(keras.Model):
         return cls(**config)
 
 
-def _has_targets(data):
-    """Whether a dataset's elements carry targets, for data types that tell (tf.data)."""
+def _is_pair(element):
+    return isinstance(element, (tuple, list)) and len(element) >= 2 and element[1] is not None
+
+
+_PAIRS_NEED_SIGMA = (
+    "{} is conditioned on σ: pairs must give it, fit([x_noisy, sigma], x_clean) (or "
+    "fit(x_clean) to corrupt clean data). Received: (x_noisy, x_clean) pairs without sigma"
+)
+
+
+def _prepend(first, rest):
+    yield first
+    yield from rest
+
+
+def _peek(data):
+    """`(data, first)`: the first element of a dataset, read for every kind `fit` takes
+    (tf.data: its spec; `PyDataset`, torch `DataLoader`: their first batch; a one-shot
+    generator: its first batch, put back in front of the others), None for arrays."""
+    import types
+
     spec = getattr(data, "element_spec", None)
-    return isinstance(spec, (tuple, list)) and len(spec) >= 2 and spec[1] is not None
+    if spec is not None:
+        return data, spec
+    if isinstance(data, keras.utils.PyDataset):
+        return data, data[0]
+    if isinstance(data, (types.GeneratorType, map, filter, zip)) or (
+            hasattr(data, "__next__") and iter(data) is data):
+        first = next(data)
+        return _prepend(first, data), first
+    if hasattr(data, "__iter__") and hasattr(data, "batch_size") and hasattr(data, "dataset"):
+        return data, next(iter(data))  # a torch DataLoader
+    return data, None

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_dae.layers import AdditiveGaussian
 from keras_dae.models.base import DAE, _per_sample
 
 
@@ -39,6 +40,15 @@ class ResidualDAE(DAE):
         if loss not in ("mse", "mean_squared_error"):
             raise ValueError(f"{type(self).__name__} supports loss='mse' only. Received: loss={loss!r}")
         super().__init__(network, corruption=corruption, loss=loss, **kwargs)
+        gaussian = isinstance(self.corruption, AdditiveGaussian) and self.corruption.clip is None
+        if self.conditioned and not gaussian:
+            raise ValueError(
+                f"A σ-conditioned {type(self).__name__} predicts the unit noise (x̃ − x)/σ, which "
+                "is defined for unclipped AdditiveGaussian corruption only; for other corruptions "
+                "use DAE (reconstructs x) or a blind ResidualDAE (predicts x̃ − x). Received: "
+                f"corruption={self.corruption!r}"
+                + (f" with clip={self.corruption.clip}" if isinstance(self.corruption, AdditiveGaussian) else "")
+            )
 
     def _outputs(self, x_tilde, sigma=None, mask=None):
         raw = self._network(x_tilde, sigma)
@@ -50,10 +60,11 @@ class ResidualDAE(DAE):
         return self._pack(x_hat, raw, x_tilde, sigma, mask)
 
     def _per_sample_loss(self, x, outputs):
-        residual = outputs["x_tilde"] - x
+        # float32 whatever the compute dtype (mixed precision): the loss and its target.
+        residual = ops.cast(outputs["x_tilde"], "float32") - ops.cast(x, "float32")
         if self.conditioned:
-            sigma = _per_sample(ops.maximum(outputs["sigma"], 1e-8), x)
+            sigma = _per_sample(ops.maximum(ops.cast(outputs["sigma"], "float32"), 1e-8), x)
             target = residual / sigma
         else:
             target = residual
-        return self._weighted(ops.square(outputs["raw"] - target), outputs["mask"])
+        return self._weighted(ops.square(ops.cast(outputs["raw"], "float32") - target), outputs["mask"])

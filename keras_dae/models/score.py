@@ -46,35 +46,35 @@ class ScoreDAE(ResidualDAE):
                 "keras_dae.networks.unet(sigma_conditioning='film'). Received: a network "
                 f"with {len(self.network.inputs)} input(s)"
             )
-        if not isinstance(self.corruption, AdditiveGaussian):
-            raise ValueError(
-                "ScoreDAE learns the score of Gaussian-smoothed data: its corruption must be "
-                f"AdditiveGaussian. Received: corruption={self.corruption!r}"
-            )
 
     def default_sigmas(self, num=10):
         """The geometric ladder from the corruption's largest σ to its smallest."""
-        high = float(np.asarray(self.corruption.sigma_max))
-        low = max(float(np.asarray(self.corruption.sigma_min)), 1e-3 * high)
+        high = float(keras.ops.convert_to_numpy(self.corruption.sigma_max))
+        low = max(float(keras.ops.convert_to_numpy(self.corruption.sigma_min)), 1e-3 * high)
         return sampling.geometric_sigmas(high, low, num)
 
-    def sample(self, n, sigmas=None, steps_per_sigma=100, step_size=2e-5, seed=0,
-               x_init=None, denoise_final=True):
+    def sample(self, n, steps=1000, seed=0, x_init=None, *, sigmas=None, steps_per_sigma=None,
+               step_size=2e-5, denoise_final=True):
         """Samples by annealed Langevin dynamics from the learned score
-        (`keras_dae.sampling.annealed_langevin`).
+        (`keras_dae.sampling.annealed_langevin`). The common arguments mean what they mean
+        for every objective's `sample` (`DAE.sample`): `n` samples, `steps` evaluations of
+        the model in all, `seed`, `x_init`.
 
         Args:
             n: int, the number of samples.
-            sigmas: decreasing noise levels; defaults to `default_sigmas(10)`.
-            steps_per_sigma: int, Langevin steps per level.
-            step_size: float, ε, the step at the smallest level.
+            steps: int, Langevin steps in all, spread evenly over the noise levels.
             seed: int.
             x_init: optional starting points.
-            denoise_final: bool, end with a Tweedie denoising step.
+            sigmas: keyword, decreasing noise levels; defaults to `default_sigmas(10)`.
+            steps_per_sigma: keyword, Langevin steps per level (overrides `steps`).
+            step_size: keyword, ε, the step at the smallest level.
+            denoise_final: keyword, end with a Tweedie denoising step.
         """
         sigmas = self.default_sigmas() if sigmas is None else sigmas
+        if steps_per_sigma is None:
+            steps_per_sigma = max(1, int(steps) // len(sigmas))
         shape = (n,) + tuple(self.network.inputs[0].shape[1:])
-        score_fn = lambda x, s: self._score_batch(np.asarray(x), s)  # noqa: E731
+        score_fn = lambda x, s: self._score_batch(keras.ops.convert_to_numpy(x), s)  # noqa: E731
         return sampling.annealed_langevin(
             score_fn, shape, sigmas, steps_per_sigma=steps_per_sigma, step_size=step_size,
             seed=seed, x_init=x_init, value_range=self.value_range or (-1.0, 1.0),

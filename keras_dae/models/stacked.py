@@ -75,8 +75,8 @@ class StackedDAE(DAE):
         Args:
             x: clean training data.
             epochs_per_layer: int, epochs of each layer's DAE.
-            corruption: a corruption layer, copied for each layer (fresh seed
-                generators); defaults to the model's corruption.
+            corruption: a corruption layer, copied for each layer with its own noise
+                stream (`layer_corruption`); defaults to the model's corruption.
             optimizer: an optimizer name, config, or a callable returning a new
                 optimizer (each layer gets a fresh one).
             batch_size: int.
@@ -95,8 +95,7 @@ class StackedDAE(DAE):
             layer_loss = loss or (self.reconstruction_loss if k == 1 else
                                   ("bce" if self.activation == "sigmoid" else "mse"))
             layer_dae = DAE(
-                network, keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(corruption)),
-                loss=layer_loss, alpha=self.alpha, beta=self.beta,
+                network, layer_corruption(corruption, k), loss=layer_loss, alpha=self.alpha, beta=self.beta,
                 value_range=self.value_range if k == 1 else None,
             )
             layer_dae.compile(optimizer=_fresh_optimizer(optimizer))
@@ -109,6 +108,16 @@ class StackedDAE(DAE):
         return {**super().get_config(), "widths": self.widths, "activation": self.activation,
                 "output_activation": self.output_activation, "tied": self.tied,
                 "input_shape": self.input_shape_}
+
+
+def layer_corruption(corruption, k):
+    """Layer k's own copy of `corruption`, with its own noise stream: a seeded corruption
+    gets seed + k − 1 (a copy with the same seed would draw the same masks at every layer
+    of the same width), an unseeded one a fresh random seed."""
+    config = keras.saving.serialize_keras_object(corruption)
+    if corruption.seed is not None:
+        config["config"]["seed"] = corruption.seed + k - 1
+    return keras.saving.deserialize_keras_object(config)
 
 
 def _fresh_optimizer(optimizer):
