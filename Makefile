@@ -29,7 +29,7 @@ $(VENV)/.installed: $(VENV)/.demo
 setup: $(VENV)/.installed
 
 demo: $(VENV)/.demo
-	$(PY) -m keras_dae --backend $(DEMO_BACKEND) demo --out outputs/demo.png
+	KERAS_BACKEND=$(DEMO_BACKEND) $(PY) -m keras_dae demo --out outputs/demo.png
 
 test: $(VENV)/.installed
 	$(PY) tests/run_backends.py
