@@ -24,9 +24,12 @@ predictions are that entry's, instead of training the same recipe and seed again
 
 Each run saves `outputs/sdae_mnist/<condition>-seed<k>.npz` (test predictions, validation
 curve, times) and is skipped when that file exists, so runs split across processes and an
-interrupted job resumes. The summary — mean ± std test error per condition, and McNemar's
-exact test between conditions on the same test images, per seed and pooled — is written
-to `benchmarks/results/sdae_mnist.{json,md}`.
+interrupted job resumes. The summary — mean ± std test error per condition, McNemar's
+exact test between conditions on the same test images for each seed, and across seeds
+Welch's t-test on the seed-level error rates — is written to
+`benchmarks/results/sdae_mnist.{json,md}`. (McNemar's test on predictions pooled over
+seeds would be invalid: the seeds share the same 10,000 test images, so the pooled pairs
+are not independent.) `--from-results` rebuilds the tables from that JSON alone.
 """
 
 import argparse
@@ -155,7 +158,7 @@ def save_run(path, result):
 
 
 def summarize(runs, y_test, runs_dir):
-    """Mean ± std per condition and McNemar's test between conditions (per seed, pooled)."""
+    """Mean ± std per condition, McNemar's test per seed, Welch's t-test across seeds."""
     from keras_dae.downstream import mcnemar
 
     table = {}
@@ -170,35 +173,55 @@ def summarize(runs, y_test, runs_dir):
         seeds = [s for s in SEEDS if (a, s) in runs and (b, s) in runs]
         if not seeds:
             continue
-        per_seed = {s: mcnemar(y_test, runs[(a, s)]["predictions"], runs[(b, s)]["predictions"]) for s in seeds}
-        pooled = mcnemar(np.tile(y_test, len(seeds)),
-                         np.concatenate([runs[(a, s)]["predictions"] for s in seeds]),
-                         np.concatenate([runs[(b, s)]["predictions"] for s in seeds]))
-        tests[f"{a} vs {b}"] = {"per_seed": per_seed, "pooled": pooled}
+        per_seed = {str(s): mcnemar(y_test, runs[(a, s)]["predictions"], runs[(b, s)]["predictions"])
+                    for s in seeds}
+        tests[f"{a} vs {b}"] = {"per_seed": per_seed}
 
-    lines = ["| pretraining | test error (%), per seed | mean ± std | paper |", "|---|---|---|---|"]
-    for condition, row in table.items():
-        lines.append(f"| {LABELS[condition]} | {' / '.join(f'{e:.2f}' for e in row['test_error_percent'])} | "
-                     f"{row['mean']:.2f} ± {row['std']:.2f} | {f'{PAPER[condition]:.2f}' if condition in PAPER else '–'} |")
-    lines += ["", "| McNemar (exact), A vs B | A right, B wrong | A wrong, B right | p-value |", "|---|---|---|---|"]
-    for name, test in tests.items():
-        for s, t in test["per_seed"].items():
-            lines.append(f"| {name}, seed {s} | {t['b']} | {t['c']} | {t['p_value']:.3g} |")
-        t = test["pooled"]
-        lines.append(f"| {name}, pooled over seeds | {t['b']} | {t['c']} | {t['p_value']:.3g} |")
     backends = sorted({str(r["backend"]) for r in runs.values()})
     minutes = sum(float(r["pretrain_seconds"]) + float(r["finetune_seconds"]) for r in runs.values()) / 60
     reused = [f"{c} seed {s}" for (c, s), r in runs.items() if str(r.get("pretrained", "")).startswith("zoo")]
-    lines += ["", f"{len(runs)} runs on {', '.join(backends)}, {minutes:.0f} min of training in all; "
+    footer = (f"{len(runs)} runs on {', '.join(backends)}, {minutes:.0f} min of training in all; "
               f"pretraining {PRETRAIN.EPOCHS} epochs per layer (Adam {PRETRAIN.LEARNING_RATE:g}, batch "
               f"{PRETRAIN.BATCH_SIZE}); fine-tuning with SGD (momentum {FINETUNE.MOMENTUM:g}, cosine "
               f"decay), {finetuning('sdae')} after pretraining, {finetuning('none')} without; the "
               f"epoch of best validation accuracy kept"
               + (f"; {', '.join(reused)} is the zoo's own run (`{PRETRAIN.NAME}`, then `{FINETUNE.NAME}`)"
-                 if reused else "") + f". Runs: `{runs_dir}`."]
-    return {"conditions": table, "mcnemar": {k: {"per_seed": {str(s): t for s, t in v["per_seed"].items()},
-                                                "pooled": v["pooled"]} for k, v in tests.items()},
-            "backends": backends, "train_minutes": round(minutes, 1)}, "\n".join(lines)
+                 if reused else "") + f". Runs: `{runs_dir}`.")
+    summary = {"conditions": table, "mcnemar": tests, "backends": backends,
+               "train_minutes": round(minutes, 1), "footer": footer}
+    return tabulate(summary)
+
+
+def seed_level_test(a, b):
+    """Welch's t-test on two conditions' per-seed error rates (independent training runs):
+    `{"mean_difference", "t", "p_value", "seeds"}`."""
+    from scipy import stats
+
+    result = stats.ttest_ind(a, b, equal_var=False)
+    return {"mean_difference": float(np.mean(a) - np.mean(b)), "t": float(result.statistic),
+            "p_value": float(result.pvalue), "seeds": [len(a), len(b)]}
+
+
+def tabulate(summary):
+    """(summary with the seed-level tests, markdown) from the conditions and per-seed tests."""
+    table, tests = summary["conditions"], summary["mcnemar"]
+    across = {}
+    for name in tests:
+        a, b = name.split(" vs ")
+        across[name] = seed_level_test(table[a]["test_error_percent"], table[b]["test_error_percent"])
+    lines = ["| pretraining | test error (%), per seed | mean ± std | paper |", "|---|---|---|---|"]
+    for condition, row in table.items():
+        lines.append(f"| {LABELS[condition]} | {' / '.join(f'{e:.2f}' for e in row['test_error_percent'])} | "
+                     f"{row['mean']:.2f} ± {row['std']:.2f} | {f'{PAPER[condition]:.2f}' if condition in PAPER else '–'} |")
+    lines += ["", "| A vs B | test | A right, B wrong | A wrong, B right | p-value |", "|---|---|---|---|---|"]
+    for name, test in tests.items():
+        for s, t in test["per_seed"].items():
+            lines.append(f"| {name} | McNemar (exact), seed {s} | {t['b']} | {t['c']} | {t['p_value']:.3g} |")
+        t = across[name]
+        lines.append(f"| {name} | Welch t on the {t['seeds'][0]} per-seed error rates "
+                     f"(difference {t['mean_difference']:+.2f} points) | | | {t['p_value']:.3g} |")
+    lines += ["", summary["footer"]]
+    return {**summary, "across_seeds": across}, "\n".join(lines)
 
 
 def finetuning(condition):
@@ -216,7 +239,22 @@ def main():
                         help="only pretrain (and cache) the stacks of the chosen runs")
     parser.add_argument("--runs-dir", default=str(RUNS_DIR))
     parser.add_argument("--results", default=str(RESULTS), help="summary path without extension")
+    parser.add_argument("--from-results", action="store_true",
+                        help="rebuild the tables from the summary JSON alone (no runs needed)")
     args = parser.parse_args()
+    quoted_in = (ROOT / "README.md", ROOT / "zoo" / FINETUNE.NAME / "README.md")
+    quoted_in = quoted_in if pathlib.Path(args.results) == RESULTS else ()
+    if args.from_results:
+        summary = json.loads(pathlib.Path(args.results).with_suffix(".json").read_text())
+        for test in summary["mcnemar"].values():
+            test.pop("pooled", None)  # invalid: the seeds share their test images
+        if "footer" not in summary:  # written before the footer was kept in the JSON
+            summary["footer"] = pathlib.Path(args.results).with_suffix(".md").read_text().strip().splitlines()[-1]
+        summary, markdown = tabulate(summary)
+        print(markdown)
+        for path in write_results(args.results, summary, markdown, tag="sdae-mnist-controls", quoted_in=quoted_in):
+            print("wrote", path)
+        return
 
     from keras_dae.datasets import load_mnist
 
@@ -258,9 +296,7 @@ def main():
         return
     summary, markdown = summarize(runs, y_test, runs_dir.relative_to(ROOT) if runs_dir.is_relative_to(ROOT) else runs_dir)
     print(markdown)
-    quoted_in = (ROOT / "README.md", ROOT / "zoo" / FINETUNE.NAME / "README.md")
-    for path in write_results(args.results, summary, markdown, tag="sdae-mnist-controls",
-                              quoted_in=quoted_in if pathlib.Path(args.results) == RESULTS else ()):
+    for path in write_results(args.results, summary, markdown, tag="sdae-mnist-controls", quoted_in=quoted_in):
         print("wrote", path)
 
 

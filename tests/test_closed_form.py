@@ -73,26 +73,29 @@ def test_gaussian_reaches_bayes_mse(objective, sigma, record_property):
 
 # A 2-D mixture with unequal weights and separated modes (3.4 apart, standard deviations
 # 0.5–0.7): the weights are set while the modes merge at σ ≈ 1, where the learned score is
-# accurate to ~4 %; farther modes integrate that error over a longer path (0.75 instead
-# of 0.8 for modes 4.7 apart).
+# accurate to ~4 %; farther modes integrate that error over a longer path. The test first
+# used modes 4.7 apart (FAR_MEANS) and was moved to these to pass on TensorFlow (0.75
+# instead of 0.8 there); `test_langevin_on_the_original_mixture` measures that mixture on
+# every backend under `make test-slow`, as a reported value, not a pass/fail bar.
 WEIGHTS = np.array([0.8, 0.2])
 MEANS = np.array([[-1.5, -0.5], [1.5, 1.0]])
+FAR_MEANS = np.array([[-2.0, -1.0], [2.0, 1.5]])
 COVS = np.array([[[0.5, 0.15], [0.15, 0.35]], [[0.3, -0.1], [-0.1, 0.45]]])
 
 
-def mixture(n, seed):
+def mixture(n, seed, means=MEANS):
     rng = np.random.default_rng(seed)
     k = rng.choice(2, n, p=WEIGHTS)
     z = rng.standard_normal((n, 2))
     chol = np.linalg.cholesky(COVS)
-    return (MEANS[k] + np.einsum("nij,nj->ni", chol[k], z)).astype("float32")
+    return (means[k] + np.einsum("nij,nj->ni", chol[k], z)).astype("float32")
 
 
-def _log_components(x, sigma):
+def _log_components(x, sigma, means=MEANS):
     logs, grads = [], []
     for k in range(2):
         cov = COVS[k] + sigma**2 * np.eye(2)
-        prec, d = np.linalg.inv(cov), x - MEANS[k]
+        prec, d = np.linalg.inv(cov), x - means[k]
         logs.append(np.log(WEIGHTS[k]) - 0.5 * np.einsum("ni,ij,nj->n", d, prec, d)
                     - 0.5 * np.log(np.linalg.det(cov)))
         grads.append(-d @ prec)
@@ -109,6 +112,10 @@ def exact_score(x, sigma):
 
 @pytest.fixture(scope="module")
 def score_model():
+    return train_score_model(MEANS)
+
+
+def train_score_model(means):
     keras.utils.clear_session()
     keras.utils.set_random_seed(0)
     from keras_dae import networks
@@ -119,7 +126,7 @@ def score_model():
         net, layers.AdditiveGaussian(sigma_range=(0.02, 5.0), sigma_distribution="log_uniform", seed=0),
         value_range=(-5.0, 5.0),
     )
-    x = mixture(20000, 0)
+    x = mixture(20000, 0, means)
     # Batches of 512: at small σ the target ε is mostly noise around a small E[ε | x̃],
     # so the gradient noise, not the step count, limits the accuracy there.
     steps = 60 * len(x) // 512
@@ -141,25 +148,40 @@ def test_mixture_score_relative_error(score_model, sigma, record_property):
     assert rel < 0.10
 
 
-def test_langevin_reproduces_mixture(score_model, record_property):
+def langevin_moments(model, means, record_property, label=""):
     """Annealed Langevin down to σ_L = 0.1 samples p_σL, whose components are N(m_k, C_k + σ_L²I)
-    (σ_L² is 2–3 % of the components' variances): weights, means and covariances."""
+    (σ_L² is 2–3 % of the components' variances): each component's weight, mean error and
+    covariance error, recorded as measured values."""
     sigma_last = 0.1
-    samples = score_model.sample(16000, sigmas=sampling.geometric_sigmas(5.0, sigma_last, 8),
-                                 steps_per_sigma=50, step_size=1e-2, seed=0, denoise_final=False)
+    samples = model.sample(16000, sigmas=sampling.geometric_sigmas(5.0, sigma_last, 8),
+                           steps_per_sigma=50, step_size=1e-2, seed=0, denoise_final=False)
     assert np.all(np.isfinite(samples))
-    labels = np.argmax(_log_components(samples, 0.0)[0], 1)
+    labels = np.argmax(_log_components(samples, 0.0, means)[0], 1)
+    moments = []
     for k in range(2):
         part = samples[labels == k]
         weight = len(part) / len(samples)
-        mean_err = np.linalg.norm(part.mean(0) - MEANS[k]) / np.linalg.norm(MEANS[k])
+        mean_err = np.linalg.norm(part.mean(0) - means[k]) / np.linalg.norm(means[k])
         target = COVS[k] + sigma_last**2 * np.eye(2)
         cov_err = np.linalg.norm(np.cov(part.T) - target) / np.linalg.norm(target)
-        print(f"\nLANGEVIN {keras.backend.backend()} component {k}: weight {weight:.3f} "
+        print(f"\nLANGEVIN{label} {keras.backend.backend()} component {k}: weight {weight:.3f} "
               f"(true {WEIGHTS[k]}), mean error {mean_err:.3f}, covariance error {cov_err:.3f}")
-        record_property(f"measured: Langevin component {k} weight (true {WEIGHTS[k]})", f"{weight:.3f}")
-        record_property(f"measured: Langevin component {k} mean error", f"{mean_err:.3f}")
-        record_property(f"measured: Langevin component {k} covariance error", f"{cov_err:.3f}")
+        record_property(f"measured: Langevin{label} component {k} weight (true {WEIGHTS[k]})", f"{weight:.3f}")
+        record_property(f"measured: Langevin{label} component {k} mean error", f"{mean_err:.3f}")
+        record_property(f"measured: Langevin{label} component {k} covariance error", f"{cov_err:.3f}")
+        moments.append((weight, mean_err, cov_err))
+    return moments
+
+
+def test_langevin_reproduces_mixture(score_model, record_property):
+    for k, (weight, mean_err, cov_err) in enumerate(langevin_moments(score_model, MEANS, record_property)):
         assert abs(weight - WEIGHTS[k]) < 0.05
         assert mean_err < 0.10
         assert cov_err < 0.10
+
+
+@pytest.mark.slow
+def test_langevin_on_the_original_mixture(record_property):
+    """The mixture the test was first written for (modes 4.7 apart): measured, not judged."""
+    model = train_score_model(FAR_MEANS)
+    langevin_moments(model, FAR_MEANS, record_property, label=" (modes 4.7 apart)")
