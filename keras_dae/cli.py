@@ -149,7 +149,7 @@ def _fit_shape(model, x, path):
     if not fixed and len(want) == 1 and int(np.prod(got)) == want[0]:
         return batch.reshape(len(batch), -1)
     if not fixed:
-        raise UsageError(f"{path}: image of shape {got} does not fit model input {want}")
+        raise UsageError(f"image of shape {got} does not fit model input {want}")
     return batch
 
 
@@ -181,29 +181,37 @@ def denoise(args):
         raise UsageError(f"--sigma must be >= 0. Received: --sigma {args.sigma}")
     files = _inputs(args.input)
     outputs = _outputs(files, args.output)
-    models, used, warned = {}, set(), False
+    models, used, warned, failed = {}, set(), False, []
+    if args.model:
+        models[args.model] = _load_model(args.model)  # a bad --model fails before any file
     bar = keras.utils.Progbar(len(files), unit_name="file") if len(files) > 1 else None
     for i, (src, dst) in enumerate(zip(files, outputs)):
-        x, bits = imageio.read_image(src, return_bits=True)
-        name = args.model or _default_model(x)
-        model = models.get(name) or models.setdefault(name, _load_model(name))
-        used.add(name)
-        if _per_channel(model, x):
-            if not warned:
-                print(f"note: {name} is a grayscale model; colour images are denoised channel by "
-                      "channel (a baseline: no colour model is trained yet)", file=sys.stderr)
-                warned = True
-            out = model.denoise(np.moveaxis(x, -1, 0)[..., None], sigma=args.sigma)
-            out = np.moveaxis(out[..., 0], 0, -1)
-        else:
-            batch = _fit_shape(model, x, src)
-            out = model.denoise(batch, sigma=args.sigma).reshape((len(batch),) + x.shape[-3:])
-            out = out if x.ndim == 4 else out[0]
-        imageio.write_image(dst, out, bits=bits)
+        try:
+            x, bits = imageio.read_image(src, return_bits=True)
+            name = args.model or _default_model(x)
+            model = models.get(name) or models.setdefault(name, _load_model(name))
+            used.add(name)
+            if _per_channel(model, x):
+                if not warned:
+                    print(f"note: {name} is a grayscale model; colour images are denoised channel by "
+                          "channel (a baseline: no colour model is trained yet)", file=sys.stderr)
+                    warned = True
+                out = model.denoise(np.moveaxis(x, -1, 0)[..., None], sigma=args.sigma)
+                out = np.moveaxis(out[..., 0], 0, -1)
+            else:
+                batch = _fit_shape(model, x, src)
+                out = model.denoise(batch, sigma=args.sigma).reshape((len(batch),) + x.shape[-3:])
+                out = out if x.ndim == 4 else out[0]
+            imageio.write_image(dst, out, bits=bits)
+        except (UsageError, ValueError) as e:  # this file is bad: say so, go on with the others
+            failed.append(src)
+            print(f"keras-dae: error: {src}: {_one_line(e)}", file=sys.stderr)
         if bar:
             bar.update(i + 1)
-    print(f"denoised {len(files)} file(s) with {', '.join(sorted(used))} → {args.output}")
-    return 0
+    done = len(files) - len(failed)
+    print(f"denoised {done} file(s) with {', '.join(sorted(used)) or 'no model'} → {args.output}"
+          + (f"; {len(failed)} file(s) refused (see above)" if failed else ""))
+    return 2 if failed else 0
 
 
 def inpaint(args):

@@ -30,6 +30,7 @@ ACCEPTED_FORMS = (
     "a local folder in the Keras Hub layout (config.json, model.weights.h5, metadata.json)",
 )
 _HF_URI = re.compile(r"hf://(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<rev>[\w./-]+))?")
+_REVISION = re.compile(r"[\w./-]+")
 _REPO_LIKE = re.compile(r"[\w.-]+/[\w.-]+(?:@\S+)?")
 
 
@@ -74,6 +75,9 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
     features = keras_dae.load("hf://org/repo@0123abc", part="encoder")
     ```
     """
+    if revision is not None and not (isinstance(revision, str) and _REVISION.fullmatch(revision)):
+        raise ValueError("`revision` must be a Hub branch, tag or commit (letters, digits, '.', '_', "
+                         f"'-', '/'). Received: revision={revision!r}")
     if part is not None and part not in PARTS:
         raise ValueError(f"`part` must be None or one of {PARTS}. Received: part={part!r}")
     if not isinstance(name_or_path, (str, os.PathLike)):

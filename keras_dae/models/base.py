@@ -1,13 +1,11 @@
 """`DAE`: the denoising objective as a `keras.Model`, and the machinery the others share."""
 
-import warnings
-
 import keras
 import numpy as np
 from keras import ops
 
-from keras_dae import baselines, sampling, tiling
 from keras_dae.layers import AdditiveGaussian, AdversarialNoise, Corruption
+from keras_dae.models.inference import InferenceMixin
 from keras_dae.networks.common import decoder_model, encoder_model, is_conditioned
 
 _LOSSES = ("mse", "bce")
@@ -32,7 +30,7 @@ def _mean_over_features(v):
 
 
 @keras.saving.register_keras_serializable(package="keras_dae")
-class DAE(keras.Model):
+class DAE(InferenceMixin, keras.Model):
     """A denoising autoencoder (Vincent et al., 2008): corrupt, then reconstruct the clean x.
 
     `fit(clean_x)` corrupts every batch afresh with `corruption` (its own seeded
@@ -322,63 +320,6 @@ class DAE(keras.Model):
         """The decoder, from the code (and U-Net skips, σ embedding) to the network's output."""
         return decoder_model(self.network)
 
-    def _check_range(self, x, sigma, name="x_noisy"):
-        if self.value_range is None:
-            return
-        low, high = self.value_range
-        if np.issubdtype(x.dtype, np.integer) and high - low <= 1.0:
-            raise ValueError(
-                f"`{name}` must be floats in the model's value_range {self.value_range}; integer "
-                f"data (e.g. uint8 0–255 images) must be scaled first. Received: {name} of dtype "
-                f"{x.dtype} with min={x.min()}, max={x.max()}"
-            )
-        noise = float(np.max(sigma)) if sigma is not None else self._max_sigma()
-        margin = 0.5 * (high - low) + 6.0 * noise
-        if x.size and (x.min() < low - margin or x.max() > high + margin):
-            raise ValueError(
-                f"`{name}` must be in the model's value_range {self.value_range} (noisy data may "
-                f"overshoot it by up to {margin:.3g}; pass `sigma=` for stronger noise). "
-                f"Received: {name} with min={x.min():.4g}, max={x.max():.4g}, dtype={x.dtype}"
-            )
-
-    def _max_sigma(self):
-        if isinstance(self.corruption, AdditiveGaussian):
-            return float(ops.convert_to_numpy(self.corruption.sigma_max))
-        return 0.0
-
-    def _sigma_array(self, sigma, n, required):
-        if sigma is None:
-            if required:
-                raise ValueError(
-                    f"{type(self).__name__} is conditioned on the noise level: pass `sigma`, a "
-                    f"scalar or one value per example, in the units of value_range "
-                    f"{self.value_range}. Received: sigma=None"
-                )
-            return None
-        s = np.asarray(sigma, dtype="float32").reshape(-1)
-        if s.size == 1:
-            s = np.full((n,), s[0], "float32")
-        if s.shape != (n,) or np.any(s < 0):
-            raise ValueError(
-                f"`sigma` must be a scalar or {n} values >= 0. Received: sigma of shape "
-                f"{np.shape(sigma)}, min={s.min() if s.size else None}"
-            )
-        return s
-
-    def _prepare(self, x, sigma, name="x_noisy"):
-        x = np.asarray(x)
-        s = self._sigma_array(sigma, len(x), required=self.conditioned)
-        self._check_range(x, s, name)
-        if self.conditioned and s is not None and isinstance(self.corruption, AdditiveGaussian):
-            low, high = (float(ops.convert_to_numpy(v)) for v in (self.corruption.sigma_min, self.corruption.sigma_max))
-            if s.size and (s.min() < low * (1 - 1e-4) or s.max() > high * (1 + 1e-4)):
-                warnings.warn(
-                    f"{self.name} was trained for σ in [{low:.4g}, {high:.4g}]; `sigma` from "
-                    f"{s.min():.4g} to {s.max():.4g} lies outside it, where the network has never "
-                    "been tried.", stacklevel=3)
-        x = x.astype("float32")
-        return ([x, s] if self.conditioned else x), s
-
     def predict(self, x, *args, **kwargs):
         if self.conditioned and self._split(x)[1] is None:
             raise ValueError(
@@ -386,140 +327,6 @@ class DAE(keras.Model):
                 "denoise(x_noisy, sigma=...). Received: x alone"
             )
         return super().predict(x, *args, **kwargs)
-
-    def denoise(self, x_noisy, sigma=None, batch_size=256, tile_size=None):
-        """Denoises `x_noisy` (never corrupts); returns a numpy array.
-
-        A fully convolutional network (e.g. `networks.dncnn`) takes images of any size:
-        those over about a megapixel (or all, with `tile_size`) go through in overlapping
-        windows whose overlap covers the receptive field, so the output equals the
-        whole-image output while memory stays bounded (`keras_dae.tiling`).
-
-        Args:
-            x_noisy: array of noisy examples in the model's value range (noise may
-                overshoot it).
-            sigma: the noise level, a scalar or one per example, in the units of the value
-                range. Blind networks ignore it. A σ-conditioned model given no σ
-                estimates it per example with `estimate_sigma` (Gaussian noise; costs a
-                second pass).
-            batch_size: int.
-            tile_size: None (whole images up to `tiling.DEFAULT_MAX_PIXELS`, else windows
-                of `tiling.DEFAULT_TILE`) or the window side to use for every image.
-
-        Example:
-
-        >>> clean = model.denoise(noisy_images, sigma=0.3)
-        >>> clean = model.denoise(noisy_images)  # σ estimated per image
-        >>> big = model.denoise(photo_4000x3000[None], sigma=25 / 255)  # in 512×512 windows
-        """
-        if self.conditioned and sigma is None:
-            # estimate_sigma checks the range with its first guess; the refined σ̂ of a
-            # poorly fitting model may be far smaller, so it is not checked again.
-            sigma = self.estimate_sigma(x_noisy, batch_size=batch_size, tile_size=tile_size)
-            return self._run(np.asarray(x_noisy, dtype="float32"), sigma, batch_size, tile_size)
-        inputs, s = self._prepare(x_noisy, sigma)
-        return self._run(inputs[0] if self.conditioned else inputs, s, batch_size, tile_size)
-
-    def _run(self, x, sigma, batch_size, tile_size=None):
-        """The network's inference output on prepared inputs, whole or in windows."""
-        radius = tiling.receptive_radius(self.network) if x.ndim == 4 else None
-        if radius is None or (tile_size is None and x.shape[1] * x.shape[2] <= tiling.DEFAULT_MAX_PIXELS):
-            inputs = [x, sigma] if self.conditioned else x
-            return np.asarray(self.predict(inputs, batch_size=batch_size, verbose=0))
-        tile = tile_size or tiling.DEFAULT_TILE
-        per_call = max(1, tiling.DEFAULT_MAX_PIXELS // (tile * tile))
-
-        def predict(*inputs):
-            return self.predict(list(inputs) if self.conditioned else inputs[0], batch_size=per_call, verbose=0)
-
-        return tiling.predict_tiled(predict, x, sigma if self.conditioned else None, tile=tile,
-                                    radius=radius, batch_size=per_call)
-
-    def inpaint(self, x, mask, sigma=None, batch_size=256):
-        """Fills the elements where `mask` is 1 and keeps the others; returns numpy.
-
-        The masked elements are zeroed (the masking corruption's fill), the model
-        reconstructs the whole input, and its output replaces only the masked elements.
-
-        Args:
-            x: array of examples in the model's value range (masked values are ignored).
-            mask: array broadcastable to `x`, 1 (or True) where the element is missing.
-            sigma: passed to σ-conditioned networks (default: the lowest σ the model was
-                trained with, the closest it knows to no additive noise).
-            batch_size: int.
-
-        Example:
-
-        >>> filled = model.inpaint(digits, block_mask)
-        """
-        x = np.asarray(x, dtype="float32")
-        mask = np.broadcast_to(np.asarray(mask, dtype="float32"), x.shape)
-        if np.any((mask != 0) & (mask != 1)):
-            raise ValueError("`mask` must hold 0 (keep) and 1 (missing). Received: values "
-                             f"{np.unique(mask)[:5]}")
-        masked = x * (1.0 - mask)
-        if self.conditioned and sigma is None:
-            sigma = self.sigma_for_features
-        filled = self.denoise(masked, sigma=sigma, batch_size=batch_size)
-        return masked + mask * filled
-
-    def estimate_sigma(self, x_noisy, batch_size=256, tile_size=None):
-        """Per-example σ of additive Gaussian noise in `x_noisy`, for blind use.
-
-        A first guess from the finest wavelet coefficients (`baselines.estimate_sigma`,
-        biased upward on detailed images at low σ) is refined once: the model denoises
-        with it, and σ̂ = median|x̃ − x̂| / 0.6745 over the example's elements, the robust
-        deviation of what the model removed. For images `(N, H, W, C)`; for other inputs
-        the first guess is the robust deviation of the input's differences.
-        """
-        x = np.asarray(x_noisy, dtype="float32")
-        if x.ndim == 4:
-            first = baselines.estimate_sigma(x)
-        else:
-            flat = x.reshape(len(x), -1)
-            first = np.median(np.abs(np.diff(flat, axis=1)), axis=1) / (0.6745 * np.sqrt(2.0))
-        first = np.maximum(first, 1e-4).astype("float32")
-        inputs, first = self._prepare(x, first)
-        x_hat = self._run(x, first, batch_size, tile_size)
-        residual = np.abs(x - x_hat).reshape(len(x), -1)
-        return np.maximum(np.median(residual, axis=1) / 0.6745, 1e-4).astype("float32")
-
-    def _score_batch(self, x, sigma):
-        """Tweedie's score estimate (D(x, σ) − x) / σ² on a batch; numpy in, numpy out."""
-        x_hat = self.predict_on_batch([x, sigma] if self.conditioned else x)
-        s2 = np.square(sigma).reshape((-1,) + (1,) * (x.ndim - 1))
-        return (np.asarray(x_hat) - x) / s2
-
-    def score(self, x, sigma, batch_size=1024):
-        """The score ∇ log p_σ(x) by Tweedie's formula, (D(x, σ) − x) / σ² (§9.2).
-
-        Meaningful for Gaussian corruption; σ (scalar or one per example) is required.
-        """
-        x = np.asarray(x, dtype="float32")
-        s = self._sigma_array(sigma, len(x), required=True)
-        return np.concatenate([
-            self._score_batch(x[i:i + batch_size], s[i:i + batch_size])
-            for i in range(0, len(x), batch_size)
-        ])
-
-    def sample(self, n, steps=100, seed=0, x_init=None, return_chain=False):
-        """Samples by the walkback / GSN chain (Bengio et al., 2013): alternate the
-        model's corruption and its denoiser, starting from uniform noise in the value
-        range (or `x_init`).
-
-        Args:
-            n: int, the number of samples.
-            steps: int, corrupt–denoise steps.
-            seed: int, the seed of the chain's corruption and initialization.
-            x_init: optional array of `n` starting points.
-            return_chain: bool, also return every step's samples.
-        """
-        shape = (n,) + tuple(self.network.inputs[0].shape[1:])
-        denoise = lambda v, s: self.predict_on_batch([v, s] if self.conditioned else v)  # noqa: E731
-        return sampling.gsn_chain(
-            denoise, self.corruption, shape, steps=steps, seed=seed, x_init=x_init,
-            value_range=self.value_range or (-1.0, 1.0), return_chain=return_chain,
-        )
 
     def get_config(self):
         return {

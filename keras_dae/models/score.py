@@ -1,10 +1,10 @@
 """`ScoreDAE`: denoising score matching over many noise levels (Song & Ermon, 2019)."""
 
 import keras
-import numpy as np
 
 from keras_dae import sampling
 from keras_dae.layers import AdditiveGaussian
+from keras_dae.models.inference import _check_count
 from keras_dae.models.residual import ResidualDAE
 
 
@@ -70,6 +70,8 @@ class ScoreDAE(ResidualDAE):
             step_size: keyword, ε, the step at the smallest level.
             denoise_final: keyword, end with a Tweedie denoising step.
         """
+        _check_count("n", n)
+        _check_count("steps", steps)
         sigmas = self.default_sigmas() if sigmas is None else sigmas
         if steps_per_sigma is None:
             steps_per_sigma = max(1, int(steps) // len(sigmas))
