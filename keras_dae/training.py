@@ -193,9 +193,6 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     else:
         optimizer = keras.optimizers.Adam(recipe.LEARNING_RATE)
     model.compile(optimizer=optimizer)
-    # Built now, so that BackupAndRestore restores the optimizer's moments: Keras skips (with
-    # a warning) the saved state of an optimizer that has no variables yet.
-    model.optimizer.build(model.trainable_variables)
     part_log = _PartLog(out / "parts.json")
     # Order matters: the recipe's callbacks add their logs first, then the epoch is saved
     # and logged, then the run may pause.

@@ -161,8 +161,12 @@ class FiLM(keras.layers.Layer):
     def call(self, inputs):
         h, e = inputs
         gamma, beta = ops.split(self.projection(e), 2, axis=-1)
-        view = (-1,) + (1,) * (len(h.shape) - 2) + (self.units,)
-        return h * (1.0 + ops.reshape(gamma, view)) + ops.reshape(beta, view)
+        # (batch, units) → (batch, 1, …, 1, units) by expand_dims: on torch, reshaping the
+        # split halves grew the process's memory at every training step
+        # (docs/upstream/torch_memory_growth.py).
+        for _ in range(len(h.shape) - 2):
+            gamma, beta = ops.expand_dims(gamma, 1), ops.expand_dims(beta, 1)
+        return h * (1.0 + gamma) + beta
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
