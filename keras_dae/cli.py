@@ -288,11 +288,14 @@ def train(args):
     try:
         entry = training.train(args.recipe, epochs=args.epochs, out=args.out,
                                num_eval_images=args.num_eval_images, verbose=2,
-                               budget_minutes=args.budget_minutes)
+                               budget_minutes=args.budget_minutes, install=args.install)
     except training.TrainingPaused as paused:
         print(f"paused: {paused}; the same command resumes from the checkpoint")
         return 3
     print(f"trained {entry.name}: " + ", ".join(f"{k}={v:.2f}" for k, v in entry.metrics.items()))
+    if not args.install:
+        print(f"exported to outputs/zoo/{entry.name}/ (load it with keras_dae.load("
+              f"'outputs/zoo/{entry.name}/{entry.name}.keras'); --install puts it in the package)")
     return 0
 
 
@@ -413,13 +416,16 @@ def build_parser():
         "with the checkpoint committed), then packages the weights, measures them and "
         "regenerates the model card, the results and the registry entry. Pause cleanly with "
         "--budget-minutes or `touch zoo/<name>/checkpoint/STOP` (exit code 3: paused).",
-        epilog="example: nice keras-dae --backend torch train zoo/unet-mnist-gauss --budget-minutes 150",
+        epilog="example: nice keras-dae --backend torch train zoo/unet-mnist-gauss --budget-minutes 150 --install",
     )
     p.add_argument("recipe", help="a zoo/<name> folder or its recipe.py")
     p.add_argument("--epochs", type=int, help="override the recipe's epochs (the card says so)")
     p.add_argument("--out", help="checkpoint folder (default: zoo/<name>/checkpoint)")
     p.add_argument("--budget-minutes", type=float,
                    help="pause at the last epoch boundary within this wall-clock budget")
+    p.add_argument("--install", action="store_true",
+                   help="in a source checkout: replace the packaged weights, card, golden file and "
+                   "registry entry (all or none); without it the export goes to outputs/zoo/<name>/")
     p.add_argument("--num-eval-images", type=int, help="evaluate on the first N test images only")
     p.set_defaults(func=train)
 

@@ -143,14 +143,16 @@ class _PartLog(keras.callbacks.Callback):
 
 
 def checkpoint_dir(recipe):
-    """Where a run's resumable state lives: `zoo/<name>/checkpoint/` (weights, optimizer and
-    seed-generator state, epoch, the CSV log and one line per part of the run). Small enough
-    to commit, so that a run continues on another machine; removed when the run finishes."""
-    return ROOT / "zoo" / recipe.NAME / "checkpoint"
+    """Where a run's resumable state lives: `zoo/<name>/checkpoint/` beside the recipe
+    (weights, optimizer and seed-generator state, epoch, the CSV log and one line per part
+    of the run). Small enough to commit, so that a run continues on another machine;
+    removed when the run finishes."""
+    return pathlib.Path(recipe.PATH).parent / "checkpoint" if hasattr(recipe, "PATH") else \
+        pathlib.Path("outputs") / "zoo" / recipe.NAME / "checkpoint"
 
 
 def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=None, verbose=1,
-          budget_minutes=None):
+          budget_minutes=None, install=False):
     """Trains a zoo recipe and regenerates its packaged weights, card and registry entry.
 
     The run checkpoints at every epoch into `out` and resumes from there when called again
@@ -167,15 +169,19 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
         budget_minutes: stop at the last epoch boundary that fits this wall-clock budget,
             keep the checkpoint and raise `TrainingPaused` (default: no budget). Creating
             the file `<out>/STOP` pauses the same way after the current epoch.
+        install: also replace the packaged weights, card, results, golden file and
+            registry entry of this source checkout (all or none; see `export`). Without
+            it the export stays in `outputs/zoo/<name>/`, loadable with
+            `keras_dae.load("outputs/zoo/<name>/<name>.keras")`.
 
     Returns:
-        The registered `ModelEntry`.
+        The `ModelEntry` of the export.
     """
     recipe = recipe if hasattr(recipe, "evaluate") else load_recipe(recipe)
     if hasattr(recipe, "convert"):
         start = time.perf_counter()
         model = recipe.convert()
-        return export(recipe, model, time.perf_counter() - start, 0, {}, num_eval_images)
+        return export(recipe, model, time.perf_counter() - start, 0, {}, num_eval_images, install=install)
     epochs = recipe.EPOCHS if epochs is None else int(epochs)
     out = pathlib.Path(out or checkpoint_dir(recipe))
     out.mkdir(parents=True, exist_ok=True)
@@ -216,7 +222,7 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     parts = part_log.finish()
     history = _read_log(out / "log.csv") or history
     entry = export(recipe, model, sum(p["seconds"] for p in parts), epochs, history, num_eval_images,
-                   parts=parts)
+                   parts=parts, install=install)
     shutil.rmtree(out, ignore_errors=True)
     return entry
 
@@ -232,15 +238,28 @@ def _read_log(path):
     return {k: [float(r[k]) for r in rows if r.get(k) not in (None, "")] for k in keys}
 
 
-def export(recipe, model, train_seconds, epochs, history, num_eval_images=None, parts=None):
-    """Packages `model`, measures it and writes card, results, golden file and entry.
+def export(recipe, model, train_seconds, epochs, history, num_eval_images=None, parts=None,
+           install=False, out=None):
+    """Packages `model`, measures the packaged file and writes its card, results, golden file
+    and registry entry: into the staging folder `out` (default `outputs/zoo/<name>/`), and,
+    with `install`, then into this source checkout's package, all files or none.
 
-    `parts` lists the pieces of a run that was paused and resumed (seconds, hardware, date
-    of each), as `train` records them; the card gives their count and summed time.
+    Nothing of the package is touched until every file is written and measured: a failed or
+    interrupted export leaves the installed zoo as it was. `parts` lists the pieces of a run
+    that was paused and resumed (seconds, hardware, date of each), as `train` records them;
+    the card gives their count and summed time.
+
+    Returns:
+        The `ModelEntry` (registered in this process when installed).
     """
     name = recipe.NAME
-    WEIGHTS_DIR.mkdir(exist_ok=True)
-    packaged = WEIGHTS_DIR / f"{name}.keras"
+    checkout = (ROOT / "zoo").is_dir()
+    if install and not checkout:
+        raise ValueError(f"`install` replaces the packaged files of a source checkout; {ROOT} is not one "
+                         "(no zoo/ folder). Received: install=True")
+    stage = pathlib.Path(out or (ROOT if checkout else pathlib.Path.cwd()) / "outputs" / "zoo" / name)
+    stage.mkdir(parents=True, exist_ok=True)
+    packaged = stage / f"{name}.keras"
     weights_dtype = getattr(recipe, "WEIGHTS_DTYPE", None)
     digest = hub.package(model, packaged, weights_dtype=weights_dtype)
 
@@ -254,7 +273,7 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None, 
     golden_out = keras.ops.convert_to_numpy(
         reloaded.predict_golden(golden) if hasattr(reloaded, "predict_golden") else _golden_outputs(reloaded, golden)
     )
-    _save_golden(name, golden, golden_out)
+    _save_golden(stage / "golden.npz", golden, golden_out)
 
     previous = registry.get(name).to_dict() if name in registry.list_models() else {}
     info = {
@@ -269,8 +288,8 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None, 
         "revision": previous.get("revision") if previous.get("sha256") == digest else None,
     }
     entry = registry.ModelEntry.from_dict(info)
-    registry.register(entry, overwrite=True)
-    _write_registry()
+    atomic_write(stage / registry.REGISTRY_FILE,
+                 json.dumps({"entries": [entry.to_dict()]}, indent=2, ensure_ascii=False) + "\n")
 
     run = {
         "name": name,
@@ -287,11 +306,47 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None, 
         "sha256": digest,
         "num_eval_images": num_eval_images or "all",
     }
-    atomic_write(ROOT / "zoo" / name / "results.json", json.dumps(run, indent=2) + "\n")
+    atomic_write(stage / "results.json", json.dumps(run, indent=2) + "\n")
     card = hub.model_card({**entry.to_dict(), "keras_version": keras.__version__}, eval_results=table)
     card = card.rstrip() + "\n\n" + _origin(recipe, run).strip() + "\n"
-    atomic_write(ROOT / "zoo" / name / "README.md", card)
+    atomic_write(stage / "README.md", card)
+    if install:
+        _install(stage, entry)
     return entry
+
+
+def _install(stage, entry):
+    """Puts a staged export in place in the source checkout: each file is first copied next
+    to its target, then all are renamed over their targets; if a rename fails, the ones
+    done are rolled back from copies of the previous files."""
+    name = entry.name
+    others = [e.to_dict() for e in registry.entries() if (e.packaged or e.revision) and e.name != name]
+    full = {"entries": sorted(others + [entry.to_dict()], key=lambda e: e["name"])}
+    atomic_write(stage / "registry.full.json", json.dumps(full, indent=2, ensure_ascii=False) + "\n")
+    moves = [(stage / f"{name}.keras", WEIGHTS_DIR / f"{name}.keras"),
+             (stage / "README.md", ROOT / "zoo" / name / "README.md"),
+             (stage / "results.json", ROOT / "zoo" / name / "results.json"),
+             (stage / "golden.npz", ROOT / "tests" / "golden" / f"{name}.npz"),
+             (stage / "registry.full.json", WEIGHTS_DIR / registry.REGISTRY_FILE)]  # last
+    ready, done = [], []
+    try:
+        for source, target in moves:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            ready.append((atomic_write(target.with_name(f".{target.name}.new"), source.read_bytes()), target))
+            if target.exists():
+                shutil.copy2(target, stage / f"previous-{target.name}")
+        for new, target in ready:
+            os.replace(new, target)
+            done.append(target)
+    except BaseException:
+        for target in done:
+            backup = stage / f"previous-{target.name}"
+            if backup.exists():
+                os.replace(backup, target)
+        for new, _ in ready:
+            pathlib.Path(new).unlink(missing_ok=True)
+        raise
+    registry.register(entry, overwrite=True)
 
 
 def _origin(recipe, run):
@@ -323,11 +378,6 @@ def _golden_outputs(model, golden):
     return model.denoise(x)
 
 
-def _save_golden(name, golden, outputs):
+def _save_golden(path, golden, outputs):
     arrays = {"outputs": np.asarray(outputs, "float32"), **{k: np.asarray(v) for k, v in golden.items()}}
-    atomic_write(ROOT / "tests" / "golden" / f"{name}.npz", lambda f: np.savez_compressed(f, **arrays))
-
-
-def _write_registry():
-    data = {"entries": [e.to_dict() for e in registry.entries() if e.packaged or e.revision]}
-    atomic_write(WEIGHTS_DIR / registry.REGISTRY_FILE, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))

@@ -66,7 +66,7 @@ def trained_weights(tmp_path):
 
 
 def test_a_paused_and_resumed_run_equals_an_uninterrupted_one(sandbox, tmp_path):
-    training.train(sandbox, out=tmp_path / "whole", verbose=0)
+    training.train(sandbox, out=tmp_path / "whole", verbose=0, install=True)
     whole = trained_weights(tmp_path)
     assert not (tmp_path / "whole").exists()  # a finished run leaves no checkpoint
 
@@ -75,7 +75,7 @@ def test_a_paused_and_resumed_run_equals_an_uninterrupted_one(sandbox, tmp_path)
     checkpoint = tmp_path / "split"
     assert (checkpoint / "backup").is_dir() and len(list(checkpoint.glob("log.csv"))) == 1
     keras.utils.clear_session()  # as a fresh process on another machine would start
-    entry = training.train(sandbox, out=checkpoint, verbose=0)
+    entry = training.train(sandbox, out=checkpoint, verbose=0, install=True)
     split = trained_weights(tmp_path)
 
     for a, b in zip(whole, split):
@@ -86,6 +86,41 @@ def test_a_paused_and_resumed_run_equals_an_uninterrupted_one(sandbox, tmp_path)
     card = (tmp_path / "zoo" / "conv-tiny-gauss" / "README.md").read_text()
     assert "in 2 parts" in card and "192 training examples seen" in card
     assert entry.metrics["val_mse"] == results["metrics"]["val_mse"]
+
+
+def test_a_failed_export_leaves_the_installed_model_alone(sandbox, tmp_path):
+    training.train(sandbox, out=tmp_path / "first", verbose=0, install=True)
+    installed = {p: p.read_bytes() for p in [tmp_path / "weights" / "conv-tiny-gauss.keras",
+                                             tmp_path / "weights" / "registry.json",
+                                             tmp_path / "zoo" / "conv-tiny-gauss" / "README.md"]}
+    recipe = training.load_recipe(sandbox)
+    recipe.EPOCHS = 1
+
+    def broken(model, num_images=None):
+        raise RuntimeError("the evaluation broke")
+
+    recipe.evaluate = broken
+    with pytest.raises(RuntimeError, match="broke"):
+        training.train(recipe, out=tmp_path / "second", verbose=0, install=True)
+    for path, data in installed.items():
+        assert path.read_bytes() == data, f"{path.name} changed"
+    assert keras_dae.load(str(tmp_path / "weights" / "conv-tiny-gauss.keras")) is not None
+
+
+def test_without_install_the_export_stays_in_outputs(sandbox, tmp_path):
+    entry = training.train(sandbox, out=tmp_path / "run", verbose=0)
+    stage = tmp_path / "outputs" / "zoo" / "conv-tiny-gauss"
+    assert {p.name for p in stage.iterdir()} >= {"conv-tiny-gauss.keras", "README.md", "results.json",
+                                                  "golden.npz", "registry.json"}
+    assert not (tmp_path / "weights").exists() and "conv-tiny-gauss" not in registry.list_models()
+    assert keras_dae.load(str(stage / "conv-tiny-gauss.keras")).name == "conv-tiny-gauss"
+    assert hub_sha(stage / "conv-tiny-gauss.keras") == entry.sha256
+
+
+def hub_sha(path):
+    from keras_dae import hub
+
+    return hub.weights_sha256(path)
 
 
 def test_the_stop_file_pauses_after_the_current_epoch(sandbox, tmp_path):

@@ -1,6 +1,6 @@
 """dae-mnist-saltpepper: an MLP denoising autoencoder for salt-and-pepper noise on MNIST.
 
-Retrain and regenerate the card: `keras-dae train zoo/dae-mnist-saltpepper`.
+Retrain and regenerate the card: `keras-dae train zoo/dae-mnist-saltpepper --install`.
 """
 
 import keras

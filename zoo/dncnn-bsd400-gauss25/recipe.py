@@ -1,6 +1,6 @@
 """dncnn-bsd400-gauss25: the authors' DnCNN-S for σ = 25, converted from PyTorch, not trained here.
 
-Convert, measure and regenerate the card: `keras-dae train zoo/dncnn-bsd400-gauss25` (a recipe
+Convert, measure and regenerate the card: `keras-dae train zoo/dncnn-bsd400-gauss25 --install` (a recipe
 with `convert()` instead of `build()`/`fit()`: no training happens). The source is the MIT-licensed
 `dncnn_25.pth` of the KAIR toolbox (cszn/KAIR, `model_zoo/dncnn_25.pth`), read from
 `$KERAS_DAE_DATA/checkpoints/kair-dncnn/`; its licence is `LICENSE-weights` beside this file.

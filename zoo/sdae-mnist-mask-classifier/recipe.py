@@ -7,7 +7,7 @@ SGD; the epoch with the best validation accuracy (the last 10,000 training image
 The controls (ν = 0 pretraining, no pretraining; 3 seeds each) are
 `benchmarks/sdae_mnist.py`; its table is part of this card when it has been run.
 
-Retrain and regenerate the card: `keras-dae train zoo/sdae-mnist-mask-classifier`.
+Retrain and regenerate the card: `keras-dae train zoo/sdae-mnist-mask-classifier --install`.
 """
 
 import pathlib

@@ -2,7 +2,7 @@
 greedily pretrained with masking noise (the unsupervised stage only; its supervised
 fine-tuning is the representation-learning recipe).
 
-Retrain and regenerate the card: `keras-dae train zoo/sdae-mnist-mask`.
+Retrain and regenerate the card: `keras-dae train zoo/sdae-mnist-mask --install`.
 """
 
 import pathlib
