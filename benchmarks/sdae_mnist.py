@@ -291,7 +291,7 @@ def main():
     for path in sorted(runs_dir.glob("*-seed*.npz")):
         condition, seed = path.stem.rsplit("-seed", 1)
         if condition in CONDITIONS and int(seed) in SEEDS:
-            runs[(condition, int(seed))] = dict(np.load(path))
+            runs[(condition, int(seed))] = dict(np.load(path, allow_pickle=False))
     if not runs:
         return
     summary, markdown = summarize(runs, y_test, runs_dir.relative_to(ROOT) if runs_dir.is_relative_to(ROOT) else runs_dir)

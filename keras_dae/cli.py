@@ -288,14 +288,16 @@ def train(args):
     try:
         entry = training.train(args.recipe, epochs=args.epochs, out=args.out,
                                num_eval_images=args.num_eval_images, verbose=2,
-                               budget_minutes=args.budget_minutes, install=args.install)
+                               budget_minutes=args.budget_minutes, install=args.install,
+                               export_dir=args.export_dir)
     except training.TrainingPaused as paused:
         print(f"paused: {paused}; the same command resumes from the checkpoint")
         return 3
     print(f"trained {entry.name}: " + ", ".join(f"{k}={v:.2f}" for k, v in entry.metrics.items()))
     if not args.install:
-        print(f"exported to outputs/zoo/{entry.name}/ (load it with keras_dae.load("
-              f"'outputs/zoo/{entry.name}/{entry.name}.keras'); --install puts it in the package)")
+        where = args.export_dir or f"outputs/zoo/{entry.name}"
+        print(f"exported to {where}/ (load it with keras_dae.load('{where}/{entry.name}.keras'); "
+              "--install puts it in the package)")
     return 0
 
 
@@ -423,6 +425,7 @@ def build_parser():
     p.add_argument("--out", help="checkpoint folder (default: zoo/<name>/checkpoint)")
     p.add_argument("--budget-minutes", type=float,
                    help="pause at the last epoch boundary within this wall-clock budget")
+    p.add_argument("--export-dir", help="where the export is staged (default: outputs/zoo/<name>)")
     p.add_argument("--install", action="store_true",
                    help="in a source checkout: replace the packaged weights, card, golden file and "
                    "registry entry (all or none); without it the export goes to outputs/zoo/<name>/")

@@ -47,7 +47,7 @@ def _load_arrays(name, root):
     root = data_root() if root is None else root
     for path in (os.path.join(root, name, f"{name}.npz"), os.path.join(root, f"{name}.npz")):
         if os.path.isfile(path):
-            with np.load(path) as f:
+            with np.load(path, allow_pickle=False) as f:
                 return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
     return getattr(keras.datasets, name).load_data()
 

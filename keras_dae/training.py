@@ -152,7 +152,7 @@ def checkpoint_dir(recipe):
 
 
 def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=None, verbose=1,
-          budget_minutes=None, install=False):
+          budget_minutes=None, install=False, export_dir=None):
     """Trains a zoo recipe and regenerates its packaged weights, card and registry entry.
 
     The run checkpoints at every epoch into `out` and resumes from there when called again
@@ -173,6 +173,7 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
             registry entry of this source checkout (all or none; see `export`). Without
             it the export stays in `outputs/zoo/<name>/`, loadable with
             `keras_dae.load("outputs/zoo/<name>/<name>.keras")`.
+        export_dir: where the export is staged (default `outputs/zoo/<name>/`).
 
     Returns:
         The `ModelEntry` of the export.
@@ -181,7 +182,8 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     if hasattr(recipe, "convert"):
         start = time.perf_counter()
         model = recipe.convert()
-        return export(recipe, model, time.perf_counter() - start, 0, {}, num_eval_images, install=install)
+        return export(recipe, model, time.perf_counter() - start, 0, {}, num_eval_images, install=install,
+                      out=export_dir)
     epochs = recipe.EPOCHS if epochs is None else int(epochs)
     out = pathlib.Path(out or checkpoint_dir(recipe))
     out.mkdir(parents=True, exist_ok=True)
@@ -222,7 +224,7 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     parts = part_log.finish()
     history = _read_log(out / "log.csv") or history
     entry = export(recipe, model, sum(p["seconds"] for p in parts), epochs, history, num_eval_images,
-                   parts=parts, install=install)
+                   parts=parts, install=install, out=export_dir)
     shutil.rmtree(out, ignore_errors=True)
     return entry
 

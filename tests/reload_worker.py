@@ -16,7 +16,7 @@ import keras_dae  # noqa: F401  (registers the serializable classes)
 
 
 def check(request):
-    data = np.load(request["arrays"])
+    data = np.load(request["arrays"], allow_pickle=False)
     xs = [data[f"x{i}"] for i in range(request["num_inputs"])]
     model = keras.saving.load_model(request["path"], safe_mode=True)
     out = model(xs if request["multi"] else xs[0], training=False)

@@ -86,7 +86,7 @@ def test_denoise_a_folder_and_an_npy_stack(tmp_path, capsys):
     assert psnr_numpy(clean, out).mean() > psnr_numpy(clean, noisy).mean() + 5.0
     np.save(tmp_path / "stack.npy", noisy[..., 0])  # (N, H, W) floats
     assert cli.main(["denoise", str(tmp_path / "stack.npy"), str(tmp_path / "o.npy"), *args]) == 0
-    np.testing.assert_allclose(np.load(tmp_path / "o.npy"), out, atol=1 / 255 + 1e-6)
+    np.testing.assert_allclose(np.load(tmp_path / "o.npy", allow_pickle=False), out, atol=1 / 255 + 1e-6)
     assert not list(tmp_path.rglob(".*.tmp*"))
 
 

@@ -41,7 +41,7 @@ def test_data_root(monkeypatch, tmp_path):
 
 def test_mnist_splits(mnist_path, monkeypatch):
     monkeypatch.setenv("KERAS_DAE_DATA", str(mnist_path.parents[1]))
-    with np.load(mnist_path) as f:
+    with np.load(mnist_path, allow_pickle=False) as f:
         x_train, y_train, y_test = f["x_train"], f["y_train"], f["y_test"]
     x, y = datasets.load_mnist("train")
     assert x.shape == (50_000, 28, 28, 1) and x.dtype == np.float32

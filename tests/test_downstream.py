@@ -101,7 +101,7 @@ def test_sdae_benchmark_runs_and_summarizes(tmp_path):
         assert result["predictions"].shape == (200,) and len(result["val_accuracy"]) == 2
         assert (result["pretrain_seconds"] > 0.05) == (condition == "sdae")
         bench.save_run(tmp_path / f"{condition}-seed0.npz", result)
-        runs[(condition, 0)] = dict(np.load(tmp_path / f"{condition}-seed0.npz"))
+        runs[(condition, 0)] = dict(np.load(tmp_path / f"{condition}-seed0.npz", allow_pickle=False))
     summary, markdown = bench.summarize(runs, data[2][1], tmp_path)
     assert set(summary["conditions"]) == {"sdae", "none"}
     assert set(summary["mcnemar"]) == {"sdae vs none"}

@@ -38,7 +38,7 @@ class KerasWrapper:
 def test_noisy_rows_follow_the_protocol():
     result = evaluation.evaluate(None, "mnist", sigmas=(0.1, 0.3, 0.5), seed=0,
                                  num_images=300, baselines=(), verbose=False)
-    x = np.load(os.path.join(os.environ["KERAS_DAE_DATA"], "mnist", "mnist.npz"))["x_test"]
+    x = np.load(os.path.join(os.environ["KERAS_DAE_DATA"], "mnist", "mnist.npz"), allow_pickle=False)["x_test"]
     x = x[:300, ..., None].astype("float32") / 255.0
     n = np.random.default_rng(0).standard_normal(x.shape)
     for sigma, figure in ((0.1, 19.99), (0.3, 10.47), (0.5, 6.03)):

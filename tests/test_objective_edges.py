@@ -183,3 +183,24 @@ def test_every_objective_samples_with_the_same_arguments():
         first = model.sample(3, steps=4, seed=1)
         assert first.shape == (3, 8, 8, 1) and np.all(np.isfinite(first))
         np.testing.assert_array_equal(first, model.sample(3, steps=4, seed=1))
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_training_from_sigma_1e3_to_5_stays_finite(policy):
+    keras.config.set_dtype_policy(policy)
+    model = models.ResidualDAE(conv("film"), layers.AdditiveGaussian(
+        sigma_range=(1e-3, 5.0), sigma_distribution="log_uniform", seed=0))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(data(), batch_size=8, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    embedding = model.network.get_layer("sigma_sinusoidal")(np.array([1e-3, 5.0], "float32"))
+    assert np.all(np.isfinite(to_numpy(embedding)))
+
+
+def test_flat_images_denoise_to_finite_values_in_range():
+    import keras_dae
+
+    model = keras_dae.load("unet-mnist-gauss")
+    flat = np.stack([np.zeros((28, 28, 1)), np.ones((28, 28, 1))]).astype("float32")
+    for out in (model.denoise(flat, sigma=0.1), model.denoise(flat)):
+        assert np.all(np.isfinite(out)) and out.min() > -0.5 and out.max() < 1.5

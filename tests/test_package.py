@@ -93,3 +93,31 @@ def test_the_wheel_installs_into_a_fresh_venv_and_loads_the_zoo(tmp_path):
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded.pop("file").startswith(purelib)
     assert "unet-mnist-gauss" in loaded and len(loaded) >= 3, loaded
+
+
+def _calls(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            owner = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
+            keywords = {k.arg: getattr(k.value, "value", None) for k in node.keywords}
+            yield owner, name, keywords, node.lineno
+
+
+def test_nothing_is_unpickled():
+    """No `pickle` import anywhere; `np.load` only with `allow_pickle=False`, `torch.load` only
+    with `weights_only=True` (library, zoo recipes, tools, benchmarks, examples, tests)."""
+    root = PACKAGE.parent
+    offenders = []
+    for folder in ("keras_dae", "zoo", "tools", "benchmarks", "examples", "tests", "docs"):
+        for path in sorted((root / folder).rglob("*.py")):
+            if {"pickle", "cPickle", "dill", "joblib"} & set(imported_modules(path)):
+                offenders.append(f"{path.relative_to(root)}: imports a pickler")
+            for owner, name, keywords, line in _calls(path):
+                if owner in ("np", "numpy") and name == "load" and keywords.get("allow_pickle") is not False:
+                    offenders.append(f"{path.relative_to(root)}:{line}: np.load without allow_pickle=False")
+                if owner == "torch" and name == "load" and keywords.get("weights_only") is not True:
+                    offenders.append(f"{path.relative_to(root)}:{line}: torch.load without weights_only=True")
+    assert not offenders, "\n".join(offenders)

@@ -12,7 +12,7 @@ import pytest
 
 import keras_dae
 from keras_dae import datasets, registry, training
-from tests.helpers import to_numpy
+from tests.helpers import backend, to_numpy
 
 RECIPE = '''
 import numpy as np
@@ -167,5 +167,53 @@ def test_the_dncnn_conversion_reproduces_the_packaged_entry():
     if not recipe.source_path().is_file():
         pytest.skip(f"no published weights at {recipe.source_path()}")
     pytest.importorskip("torch")
-    golden = np.load(ROOT / "tests" / "golden" / "dncnn-bsd400-gauss25.npz")
+    golden = np.load(ROOT / "tests" / "golden" / "dncnn-bsd400-gauss25.npz", allow_pickle=False)
     np.testing.assert_allclose(recipe.convert().denoise(golden["x"]), golden["outputs"], atol=1e-4, rtol=0)
+
+
+SLOW_EPOCHS = '''
+import time
+import keras
+
+
+class _Slow(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(0.4)  # an epoch of 4 batches takes ~2 s: time to kill it in the middle
+
+
+def callbacks():
+    return [_Slow()]
+'''
+
+
+@pytest.mark.skipif(backend() != "jax", reason="a process-level test: one backend is enough")
+def test_sigkill_mid_epoch_then_the_same_command_resumes(tmp_path):
+    """`keras-dae train` killed with SIGKILL in the middle of an epoch: the same command
+    resumes from the last finished epoch (losing at most the one in flight) and finishes."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    recipe = tmp_path / "conv-tiny-gauss" / "recipe.py"
+    recipe.parent.mkdir()
+    recipe.write_text(textwrap.dedent(RECIPE) + SLOW_EPOCHS)
+    out = tmp_path / "checkpoint"
+    command = [sys.executable, "-m", "keras_dae", "train", str(recipe), "--out", str(out),
+               "--export-dir", str(tmp_path / "export")]
+    env = dict(os.environ)
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metadata = out / "backup" / "training_metadata.json"
+    deadline = time.time() + 120
+    while not (metadata.exists() and '"epoch": 1' in metadata.read_text()) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.8)  # into epoch 2
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert metadata.exists(), "no checkpoint was written before the kill"
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert not out.exists()  # finished: the checkpoint is gone
+    results = json.loads((tmp_path / "export" / "results.json").read_text())
+    assert len(results["history"]["loss"]) == 3  # epochs 0, 1, 2, each once
+    assert len(results["parts"]) == 2

@@ -12,7 +12,7 @@ def test_atomic_write_bytes_text_and_callable(tmp_path):
     assert atomic_write(tmp_path / "a" / "b.txt", "σ = 0.1\n").read_text(encoding="utf-8") == "σ = 0.1\n"
     assert atomic_write(tmp_path / "b.bin", b"\x00\x01").read_bytes() == b"\x00\x01"
     path = atomic_write(tmp_path / "c.npz", lambda f: np.savez(f, x=np.arange(3)))
-    assert path.name == "c.npz" and np.load(path)["x"].tolist() == [0, 1, 2]  # no ".npz" appended
+    assert path.name == "c.npz" and np.load(path, allow_pickle=False)["x"].tolist() == [0, 1, 2]  # no ".npz" appended
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b.bin", "b.txt", "c.npz"]
 
 

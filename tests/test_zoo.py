@@ -28,7 +28,7 @@ def test_entry_matches_its_golden_outputs(name):
     """Outputs on stored inputs equal the ones recorded when the entry was trained (on
     whichever backend that was) within 1e-4: a change to a layer that alters a published
     model's outputs fails here."""
-    golden = np.load(ROOT / "tests" / "golden" / f"{name}.npz")
+    golden = np.load(ROOT / "tests" / "golden" / f"{name}.npz", allow_pickle=False)
     model = keras_dae.load(name)
     if name in CLASSIFIERS:
         out = model.predict(golden["x"], verbose=0)  # logits
@@ -68,7 +68,7 @@ def test_entry_encoder_is_a_classifier_base(name):
 
     encoder = keras_dae.load(name, part="encoder")
     head = keras.Sequential([encoder, keras.layers.Dense(10)])
-    golden = np.load(ROOT / "tests" / "golden" / f"{name}.npz")
+    golden = np.load(ROOT / "tests" / "golden" / f"{name}.npz", allow_pickle=False)
     assert head(golden["x"]).shape == (len(golden["x"]), 10)
 
 

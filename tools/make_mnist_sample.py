@@ -15,7 +15,7 @@ from keras_dae.utils import atomic_write
 
 N = 100
 root = pathlib.Path(os.environ.get("KERAS_DAE_DATA", "../shared/data"))
-with np.load(root / "mnist" / "mnist.npz") as data:
+with np.load(root / "mnist" / "mnist.npz", allow_pickle=False) as data:
     images, labels = data["x_test"][:N], data["y_test"][:N]
 out = pathlib.Path(__file__).resolve().parents[1] / "keras_dae" / "assets" / "mnist_test_sample.npz"
 atomic_write(out, lambda f: np.savez_compressed(f, images=images, labels=labels, indices=np.arange(N)))
