@@ -216,6 +216,21 @@ def _apply(fn, images, scale, batch_size=256):
     return [keras.ops.convert_to_numpy(fn(im[None] / scale))[0] * scale for im in images]
 
 
+class Blind:
+    """A σ-conditioned model used without σ: `denoise` estimates it per image. Pass it to
+    `evaluate` to measure the blind use of a model beside its use with σ given.
+
+    Example:
+    >>> evaluate(Blind(model), "bsd68", sigmas=(15, 25, 50), baselines=())
+    """
+
+    def __init__(self, model):
+        self.model, self.name = model, f"{model.name} (blind: σ estimated)"
+
+    def denoise(self, x, sigma=None):
+        return self.model.denoise(x)
+
+
 def _resolve(model_or_name):
     if isinstance(model_or_name, str):
         from keras_dae import load

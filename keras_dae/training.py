@@ -73,6 +73,15 @@ def load_recipe(path):
     return module
 
 
+def warmup_cosine_adam(total_steps, peak, warmup_steps):
+    """Adam with a linear warm-up to `peak` over `warmup_steps`, then cosine decay to 0 at
+    `total_steps` (a recipe's `optimizer(total_steps)`; the schedule spans the whole run, so
+    a resumed run continues it where it stopped)."""
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=max(total_steps - warmup_steps, 1), warmup_target=peak, warmup_steps=warmup_steps)
+    return keras.optimizers.Adam(schedule)
+
+
 def _hardware():
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {keras.backend.backend()} backend"
 

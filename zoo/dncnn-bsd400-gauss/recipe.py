@@ -11,12 +11,11 @@ Train (resumable; pauses at an epoch boundary within the budget, the checkpoint 
 ~40 MB a step with this model and data, so a long run would run out of memory).
 """
 
-import keras
 import numpy as np
 
 import keras_dae
 from keras_dae import callbacks as dae_callbacks
-from keras_dae import datasets, evaluation, layers, models, networks
+from keras_dae import datasets, evaluation, layers, models, networks, training
 
 NAME = "dncnn-bsd400-gauss"
 DATASET = "bsd400"
@@ -84,10 +83,7 @@ def data(num_train_images=None):
 
 
 def optimizer(total_steps):
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=max(total_steps - WARMUP_STEPS, 1), warmup_target=LEARNING_RATE,
-        warmup_steps=WARMUP_STEPS)
-    return keras.optimizers.Adam(schedule)
+    return training.warmup_cosine_adam(total_steps, LEARNING_RATE, WARMUP_STEPS)
 
 
 def fit(model, x_train, x_val, epochs, callbacks):
@@ -98,22 +94,12 @@ def fit(model, x_train, x_val, epochs, callbacks):
                      verbose=2).history
 
 
-class _Blind:
-    """The model used without σ: `denoise` estimates it per image."""
-
-    def __init__(self, model):
-        self.model, self.name = model, f"{NAME} (blind: σ estimated)"
-
-    def denoise(self, x, sigma=None):
-        return self.model.denoise(x)
-
-
 def evaluate(model, num_images=None):
     metrics, tables = {}, []
     for dataset in ("bsd68", "set12"):
         given = evaluation.evaluate(model, dataset, sigmas=SIGMAS, seed=EVAL_SEED, num_images=num_images,
                                     baselines=(), batch_size=1, verbose=False)
-        blind = evaluation.evaluate(_Blind(model), dataset, sigmas=SIGMAS, seed=EVAL_SEED,
+        blind = evaluation.evaluate(evaluation.Blind(model), dataset, sigmas=SIGMAS, seed=EVAL_SEED,
                                     num_images=num_images, baselines=(), batch_size=1, verbose=False)
         rows = given.rows + [r for r in blind.rows if r["method"] != "noisy"]
         result = evaluation.EvaluationResult(rows, given.meta)
@@ -121,7 +107,7 @@ def evaluate(model, num_images=None):
         for sigma in SIGMAS:
             cond = f"sigma={sigma:g}"
             metrics[f"{dataset}_psnr@{cond}"] = round(result.value(model.name, cond), 3)
-            metrics[f"{dataset}_blind_psnr@{cond}"] = round(result.value(_Blind(model).name, cond), 3)
+            metrics[f"{dataset}_blind_psnr@{cond}"] = round(result.value(evaluation.Blind(model).name, cond), 3)
     clean = datasets.load_image_folder("set12", num_images=2)
     crops = np.stack([im[100:164, 100:164] for im in clean])
     golden = {"x": evaluation.add_gaussian_noise(crops, 25.0 / 255.0, EVAL_SEED).astype("float32"),

@@ -5,10 +5,9 @@ Retrain and regenerate the card: `keras-dae --backend torch train zoo/unet-mnist
 for TensorFlow+XLA and 16 for JAX, measured with the same model and batch).
 """
 
-import keras
 import numpy as np
 
-from keras_dae import datasets, evaluation, layers, models, networks
+from keras_dae import datasets, evaluation, layers, models, networks, training
 from keras_dae.callbacks import SyncDatasetEpoch
 
 NAME = "unet-mnist-gauss"
@@ -49,10 +48,7 @@ def build():
 
 
 def optimizer(total_steps):
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=max(total_steps - WARMUP_STEPS, 1), warmup_target=LEARNING_RATE,
-        warmup_steps=WARMUP_STEPS)
-    return keras.optimizers.Adam(schedule)
+    return training.warmup_cosine_adam(total_steps, LEARNING_RATE, WARMUP_STEPS)
 
 
 def fit(model, x_train, x_val, epochs, callbacks):
@@ -63,20 +59,10 @@ def fit(model, x_train, x_val, epochs, callbacks):
                      shuffle=False, callbacks=[SyncDatasetEpoch(batches), *callbacks], verbose=2).history
 
 
-class _Blind:
-    """The model used without σ: `denoise` estimates it per image."""
-
-    def __init__(self, model):
-        self.model, self.name = model, f"{NAME} (blind: σ estimated)"
-
-    def denoise(self, x, sigma=None):
-        return self.model.denoise(x)
-
-
 def evaluate(model, num_images=None):
     conditional = evaluation.evaluate(model, DATASET, sigmas=SIGMAS, seed=EVAL_SEED,
                                       num_images=num_images, verbose=False)
-    blind = evaluation.evaluate(_Blind(model), DATASET, sigmas=SIGMAS, seed=EVAL_SEED,
+    blind = evaluation.evaluate(evaluation.Blind(model), DATASET, sigmas=SIGMAS, seed=EVAL_SEED,
                                 num_images=num_images, baselines=(), verbose=False)
     rows = conditional.rows + [r for r in blind.rows if r["method"] != "noisy"]
     result = evaluation.EvaluationResult(rows, conditional.meta)
@@ -85,10 +71,10 @@ def evaluate(model, num_images=None):
     for sigma in SIGMAS:
         cond = f"sigma={sigma:g}"
         metrics[f"psnr@sigma={sigma:g}"] = round(result.value(model.name, cond), 3)
-        metrics[f"blind_psnr@sigma={sigma:g}"] = round(result.value(_Blind(model).name, cond), 3)
+        metrics[f"blind_psnr@sigma={sigma:g}"] = round(result.value(evaluation.Blind(model).name, cond), 3)
         metrics[f"ssim@sigma={sigma:g}"] = round(result.value(model.name, cond, "ssim"), 4)
         best = max((r for r in rows if r["condition"] == cond and r["method"] not in
-                    ("noisy", model.name, _Blind(model).name)), key=lambda r: r["metrics"]["psnr"])
+                    ("noisy", model.name, evaluation.Blind(model).name)), key=lambda r: r["metrics"]["psnr"])
         metrics[f"best_classical_psnr@sigma={sigma:g}"] = round(best["metrics"]["psnr"], 3)
     x = datasets.load_mnist("test", num_images=8)[0]
     golden = {"x": evaluation.add_gaussian_noise(x, 0.3, EVAL_SEED).astype("float32"),
