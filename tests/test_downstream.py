@@ -105,7 +105,11 @@ def test_sdae_benchmark_runs_and_summarizes(tmp_path):
     summary, markdown = bench.summarize(runs, data[2][1], tmp_path)
     assert set(summary["conditions"]) == {"sdae", "none"}
     assert set(summary["mcnemar"]) == {"sdae vs none"}
-    assert "| SDAE-3 (ν = 0.25) |" in markdown and "pooled over seeds" in markdown
+    assert "| SDAE-3 (ν = 0.25) |" in markdown and "McNemar (exact), seed 0" in markdown
+    assert "pooled" not in markdown  # seeds share their test images: no pooled test
+    across = bench.tabulate({**summary, "conditions": {c: {**row, "test_error_percent": [1.0, 1.2, 1.1]}
+                                                      for c, row in summary["conditions"].items()}})[1]
+    assert "Welch t on the 3 per-seed error rates" in across
 
 
 def test_probe_benchmark_writes_its_table(tmp_path, monkeypatch):
