@@ -6,7 +6,7 @@ The image is BSD68's test001 mirrored and repeated up to 4000×3000 (12 megapixe
 σ = 25 noise from NumPy; `denoise` cuts it into 512×512 windows (the default above a
 megapixel). It checks, on a 1024×768 crop, that the tiled output equals the whole-image
 output within 1e-4, and prints the time and the process's peak resident memory, which
-`benchmarks/results/large_image.json` keeps.
+`benchmarks/results/large_image.json` keeps and the README's `large-image` block quotes.
 """
 
 import argparse
@@ -20,13 +20,18 @@ import time
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "large_image.json"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dncnn-bsd400-gauss")
     parser.add_argument("--size", type=int, nargs=2, default=(4000, 3000), metavar=("W", "H"))
+    parser.add_argument("--from-results", action="store_true", help="only rewrite the README block")
     args = parser.parse_args(argv)
+    if args.from_results:
+        write_block(json.loads(RESULTS.read_text()))
+        return 0
 
     import keras
 
@@ -61,8 +66,23 @@ def main(argv=None):
               "command": f"KERAS_BACKEND={keras.backend.backend()} python benchmarks/large_image.py --model {args.model}",
               "date": time.strftime("%Y-%m-%d")}
     print(json.dumps(result, indent=2))
-    atomic_write(ROOT / "benchmarks" / "results" / "large_image.json", json.dumps(result, indent=2) + "\n")
+    atomic_write(RESULTS, json.dumps(result, indent=2) + "\n")
+    write_block(result)
     return 0
+
+
+def write_block(result):
+    """The README's marked `large-image` block, from a result of this script."""
+    from keras_dae.utils import replace_block
+
+    width, height = result["size"]
+    text = (f"A {width}×{height} photograph ({width * height / 1e6:.0f} megapixels) through "
+            f"`{result['model']}` in 512×512 windows: {result['seconds']:.0f} s on {result['machine']} "
+            f"({result['backend']}), peak resident memory {result['peak_rss_mib']:,} MiB for the whole "
+            f"process ({result['peak_rss_before_mib']:,} MiB before the large image); tiled and "
+            f"whole-image outputs of a 1024×768 crop differ by at most "
+            f"{result['tiled_vs_whole_max_abs_diff']:.1g} (`{result['command']}`, {result['date']}).")
+    replace_block(ROOT / "README.md", "large-image", text)
 
 
 if __name__ == "__main__":

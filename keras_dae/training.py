@@ -370,13 +370,13 @@ def _origin(recipe, run):
     where = run["hardware"]
     if len(parts) > 1:
         machines = sorted({p["hardware"] for p in parts})
-        where = (f"{'; '.join(machines)}, in {len(parts)} parts (paused at epoch boundaries and "
-                 f"resumed from the committed checkpoint)")
+        where = f"{'; '.join(machines)}, in {len(parts)} parts (stopped and resumed from its checkpoint)"
     images = f", {run['images_seen']:,} training examples seen" if run.get("images_seen") else ""
+    notes = "".join(f" Part {i}: {p['note']}." for i, p in enumerate(parts, start=1) if p.get("note"))
     return (
         f"## Training run\n\nTrained with `keras-dae train zoo/{run['name']}` for {epochs} epochs"
         f"{'' if epochs == recipe.EPOCHS else f' (the recipe says {recipe.EPOCHS})'} "
-        f"in {run['train_seconds'] / 60:.1f} min on {where}, Keras {run['keras_version']}{images}; {final}."
+        f"in {run['train_seconds'] / 60:.1f} min on {where}, Keras {run['keras_version']}{images}; {final}.{notes}"
     )
 
 
