@@ -37,9 +37,9 @@ def main(argv=None):
     model = keras_dae.load(args.model)
     kwargs = {"sigma": args.sigma / 255.0} if model.conditioned else {}
     out = np.round(np.clip(model.denoise(noisy[None] / 255.0, **kwargs)[0] * 255.0, 0, 255))
-    panels = [("clean", clean, None), (f"noisy, σ = {args.sigma:g}", noisy, None), (args.model, out, None)]
+    panels = [("clean", clean), (f"noisy, σ = {args.sigma:g}", noisy), (args.model, out)]
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.6))
-    for ax, (title, image, _) in zip(axes, panels):
+    for ax, (title, image) in zip(axes, panels):
         psnr = "" if image is clean else f" — {psnr_numpy(clean[None], image[None], 255.0)[0]:.2f} dB"
         ax.imshow(np.clip(image[..., 0], 0, 255), cmap="gray", vmin=0, vmax=255)
         ax.set_title(title + psnr, fontsize=11)
