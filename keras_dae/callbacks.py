@@ -1,5 +1,6 @@
-"""Training callbacks: the progressive noise schedule (§6.2), validation PSNR per σ, and the
-epoch sync that lets a resumed run draw the data an uninterrupted one would have."""
+"""Training callbacks: the progressive noise schedule (§6.2), validation PSNR per σ (and
+inside the mask, for inpainting), and the epoch sync that lets a resumed run draw the data
+an uninterrupted one would have."""
 
 import keras
 import numpy as np
@@ -147,6 +148,39 @@ class ValidationPSNR(keras.callbacks.Callback):
             logs[f"val_psnr@sigma={s:g}"] = self._psnr(self.noisy[s], s)
             if self.blind:
                 logs[f"val_blind_psnr@sigma={s:g}"] = self._psnr(self.noisy[s], None)
+
+
+class ValidationInpaintingPSNR(keras.callbacks.Callback):
+    """Logs the model's PSNR inside the mask on held-out images after every epoch, under
+    the inpainting protocol (`keras_dae.evaluation.evaluate_inpainting`: the same seeded
+    masks each epoch, outputs clipped, PSNR from the error over all masked pixels), as
+    `val_psnr_masked@mask=<kind>` in the logs (CSV log, `History`).
+
+    Args:
+        images: clean validation images `(N, H, W, C)` in [0, 1].
+        masks: mask kinds of `keras_dae.evaluation.make_masks` (e.g. `"block12"`, `"random50"`).
+        seed: the seed of the masks.
+
+    Example:
+
+    >>> model.fit(x, epochs=3, callbacks=[ValidationInpaintingPSNR(x_val[:500], ("block12",))])
+    """
+
+    def __init__(self, images, masks=("block12", "random50"), seed=1):
+        super().__init__()
+        from keras_dae import evaluation
+
+        self.clean = np.asarray(images, "float32")
+        self.masks = {kind: evaluation.make_masks(kind, self.clean.shape, seed) for kind in masks}
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_dae.metrics import psnr_masked_numpy
+
+        if logs is None:
+            return
+        for kind, mask in self.masks.items():
+            out = np.clip(self.model.inpaint(self.clean, mask), 0.0, 1.0)
+            logs[f"val_psnr_masked@mask={kind}"] = float(psnr_masked_numpy(self.clean, out, mask, pooled=True))
 
 
 class SyncDatasetEpoch(keras.callbacks.Callback):

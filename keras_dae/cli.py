@@ -142,7 +142,7 @@ def _load_model(name):
 
 def _fit_shape(model, x, path):
     """`x` as a batch `(N, H, W, C)` the model accepts, or a one-line usage error."""
-    want = tuple(model.network.inputs[0].shape[1:])
+    want = model.example_shape
     batch = x if x.ndim == len(want) + 1 else x[None]
     got = tuple(batch.shape[1:])
     fixed = all(w is None or w == g for w, g in zip(want, got)) and len(want) == len(got)
@@ -167,7 +167,7 @@ def _default_model(x):
 
 def _per_channel(model, x):
     """A colour image for a gray model: its channels as a batch of gray images."""
-    gray = tuple(model.network.inputs[0].shape[1:])[-1] == 1
+    gray = model.example_shape[-1] == 1
     return gray and x.ndim == 3 and x.shape[-1] == 3
 
 

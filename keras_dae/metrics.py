@@ -179,6 +179,37 @@ def psnr_numpy(x, y, max_val=1.0):
         return 10.0 * np.log10(float(max_val) ** 2 / np.mean((x - y) ** 2, axis=(1, 2, 3)))
 
 
+def psnr_masked_numpy(x, y, mask, max_val=1.0, pooled=False):
+    """PSNR inside a mask (1 where a pixel was missing), in dB; pixels outside the mask do
+    not count.
+
+    Args:
+        x, y: images `(N, H, W[, C])`.
+        mask: broadcastable to the images; every image's mask must mark a pixel.
+        max_val: the peak value.
+        pooled: False: one value per image, `(N,)`; True: one value from the mean squared
+            error over every masked pixel of the set (finite where some per-image values
+            are not: a hole on a blank background that is filled exactly).
+
+    Example:
+    >>> x, mask = np.zeros((1, 8, 8, 1)), np.zeros((1, 8, 8, 1))
+    >>> mask[:, :4] = 1
+    >>> psnr_masked_numpy(x, x + 0.1 * mask, mask).round(4).tolist()
+    [20.0]
+    """
+    x, y = _np_pair(x, y, "max_val", max_val)
+    mask = np.broadcast_to(np.asarray(mask, "float64").reshape(
+        np.shape(mask) + (1,) * (x.ndim - np.ndim(mask))), x.shape)
+    count = np.sum(mask, axis=(1, 2, 3))
+    if np.any(count == 0):
+        raise ValueError(f"`mask` must mark at least one pixel of every image. Received: "
+                         f"{int(np.sum(count == 0))} empty mask(s)")
+    err = np.sum(mask * (x - y) ** 2, axis=(1, 2, 3))
+    mse = np.sum(err) / np.sum(count) if pooled else err / count
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(float(max_val) ** 2 / mse)
+
+
 def _filter_valid(a, taps):
     # a: (..., H, W) -> (..., H - k + 1, W - k + 1), separable 'valid' correlation.
     win = np.lib.stride_tricks.sliding_window_view(a, taps.size, axis=-2)

@@ -23,6 +23,11 @@ CORRUPTIONS = {
         layers.Compose,
         {"corruptions": [layers.MaskingNoise(0.2, seed=2), layers.AdditiveGaussian(sigma=0.1, seed=3)]},
     ),
+    "random_choice": (
+        layers.RandomChoice,
+        {"corruptions": [layers.BlockMasking(block_size=2, seed=2), layers.MaskingNoise(0.5, seed=3)],
+         "probabilities": [1, 3]},
+    ),
 }
 SHAPES = {"vectors": (4, 12), "sequences": (4, 10, 3), "images": (4, 8, 8, 2)}
 
@@ -64,7 +69,7 @@ def test_identity_at_inference_any_rank(name, rank):
     assert not np.array_equal(helpers.to_numpy(y), x)
 
 
-@pytest.mark.parametrize("name", ["gaussian_range", "masking", "blocks", "compose"])
+@pytest.mark.parametrize("name", ["gaussian_range", "masking", "blocks", "compose", "random_choice"])
 def test_fresh_noise_each_step_of_compiled_fit_and_reproducible(name):
     cls, kwargs = CORRUPTIONS[name]
     x = helpers.random_inputs((8, 6, 6, 1), seed=3)
@@ -141,6 +146,24 @@ def test_compose_merges_info():
     assert 0.35 < mask.mean() < 0.65
 
 
+def test_random_choice_picks_one_layer_per_example_with_its_info():
+    layer = layers.RandomChoice([layers.AdditiveGaussian(sigma=0.3, seed=1), layers.MaskingNoise(1.0, seed=2)],
+                                probabilities=[3, 1], seed=5)
+    x = np.ones((400, 6), "float32")
+    y, info = layer(x, training=True, return_info=True)
+    y, sigma, mask = (helpers.to_numpy(v) for v in (y, info["sigma"], info["mask"]))
+    masked = np.all(y == 0.0, axis=1)  # MaskingNoise(1.0) zeroes the whole example
+    assert 0.18 < masked.mean() < 0.32  # probability 1/4
+    np.testing.assert_array_equal(mask[masked], 1.0)
+    np.testing.assert_array_equal(mask[~masked], 0.0)
+    np.testing.assert_allclose(sigma[~masked], 0.3, rtol=1e-6)
+    np.testing.assert_array_equal(sigma[masked], 0.0)
+    assert 0.25 < np.std(y[~masked]) < 0.35  # the Gaussian examples are noisy, not masked
+    assert layer.probabilities == [0.75, 0.25]
+    again = layers.RandomChoice.from_config(layer.get_config())
+    np.testing.assert_array_equal(helpers.to_numpy(again.corrupt(x, seed=3)), helpers.to_numpy(layer.corrupt(x, seed=3)))
+
+
 def test_set_sigma_changes_the_noise_level():
     layer = layers.AdditiveGaussian(sigma=0.1, seed=0)
     x = np.zeros((64, 100), "float32")
@@ -172,6 +195,11 @@ def test_set_sigma_changes_the_noise_level():
         (layers.SinusoidalEmbedding, {"dim": 7}, "dim=7"),
         (layers.FiLM, {"units": 0}, "units=0"),
         (layers.Compose, {"corruptions": ["noise"]}, "corruptions="),
+        (layers.RandomChoice, {"corruptions": []}, "corruptions=[]"),
+        (layers.RandomChoice, {"corruptions": [layers.MaskingNoise(0.1)], "probabilities": [1, 2]},
+         "probabilities=[1, 2]"),
+        (layers.RandomChoice, {"corruptions": [layers.MaskingNoise(0.1)], "probabilities": [-1]},
+         "probabilities=[-1]"),
     ],
 )
 def test_bad_arguments_name_the_value(cls, kwargs, needle):

@@ -19,6 +19,12 @@ from keras_dae.layers import AdditiveGaussian
 class InferenceMixin:
     """The inference API shared by the objectives (`keras_dae.models.DAE` and its subclasses)."""
 
+    @property
+    def example_shape(self):
+        """The shape of one example the model takes, without the batch axis (e.g.
+        `(28, 28, 1)`; `None` for an axis of any size)."""
+        return tuple(self.network.inputs[0].shape[1:])
+
     def _check_input(self, x, name="x_noisy"):
         """`(x as a float32 batch, single)`: the input checked against the network, with a
         batch axis added when `x` is one example (`single`)."""
@@ -28,7 +34,7 @@ class InferenceMixin:
             raise ValueError(f"`{name}` must be an array of numbers. Received: {type(x).__name__} ({e})") from None
         if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
             raise ValueError(f"`{name}` must be an array of numbers. Received: dtype {x.dtype}")
-        want = tuple(self.network.inputs[0].shape[1:])
+        want = self.example_shape
         single = x.ndim == len(want)
         batch = x[None] if single else x
         fits = batch.ndim == len(want) + 1 and all(w is None or w == g for w, g in zip(want, batch.shape[1:]))
@@ -184,10 +190,15 @@ class InferenceMixin:
             raise ValueError("`mask` must hold 0 (keep) and 1 (missing). Received: values "
                              f"{np.unique(mask)[:5]}")
         masked = x * (1.0 - mask)
+        filled = masked + mask * self._fill(masked, np.ascontiguousarray(mask), sigma, batch_size)
+        return filled[0] if single else filled
+
+    def _fill(self, masked, mask, sigma, batch_size):
+        """The reconstruction of zero-filled `masked` examples (a plain denoiser does not
+        see the mask: the masked pixels are, to it, one more kind of noise)."""
         if self.conditioned and sigma is None:
             sigma = self.sigma_for_features
-        filled = masked + mask * self.denoise(masked, sigma=sigma, batch_size=batch_size)
-        return filled[0] if single else filled
+        return self.denoise(masked, sigma=sigma, batch_size=batch_size)
 
     def estimate_sigma(self, x_noisy, batch_size=256, tile_size=None):
         """Per-example σ of additive Gaussian noise in `x_noisy`, for blind use.
@@ -246,7 +257,7 @@ class InferenceMixin:
         """
         _check_count("n", n)
         _check_count("steps", steps)
-        shape = (n,) + tuple(self.network.inputs[0].shape[1:])
+        shape = (n,) + self.example_shape
         denoise = lambda v, s: self.predict_on_batch([v, s] if self.conditioned else v)  # noqa: E731
         return sampling.gsn_chain(
             denoise, self.corruption, shape, steps=steps, seed=seed, x_init=x_init,

@@ -75,7 +75,7 @@ class ScoreDAE(ResidualDAE):
         sigmas = self.default_sigmas() if sigmas is None else sigmas
         if steps_per_sigma is None:
             steps_per_sigma = max(1, int(steps) // len(sigmas))
-        shape = (n,) + tuple(self.network.inputs[0].shape[1:])
+        shape = (n,) + self.example_shape
         score_fn = lambda x, s: self._score_batch(keras.ops.convert_to_numpy(x), s)  # noqa: E731
         return sampling.annealed_langevin(
             score_fn, shape, sigmas, steps_per_sigma=steps_per_sigma, step_size=step_size,

@@ -55,6 +55,30 @@ class ConstantSigma(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_dae")
+class AppendZeros(keras.layers.Layer):
+    """Appends `channels` channels of zeros to a channels-last tensor: an all-zero mask
+    (nothing missing) for a network that takes `concat([x, mask])`, used on `x` alone.
+
+    Args:
+        channels: int, the channels appended.
+    """
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = int(channels)
+
+    def call(self, x):
+        zeros = ops.zeros(tuple(ops.shape(x)[:-1]) + (self.channels,), dtype=x.dtype)
+        return ops.concatenate([x, zeros], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (input_shape[-1] + self.channels,)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="keras_dae")
 class EmbeddingBias(keras.layers.Layer):
     """Adds a learned projection of a σ embedding to every position of a feature map
     (the additive time conditioning of DDPM's residual blocks).
@@ -136,7 +160,7 @@ def _maybe_layer(network, name):
         return None
 
 
-def encoder_model(network, pooled=True, sigma=0.0, name="encoder"):
+def encoder_model(network, pooled=True, sigma=0.0, name="encoder", mask_channels=0):
     """The encoder of `network` as a `keras.Model` taking `x` alone.
 
     Args:
@@ -145,14 +169,18 @@ def encoder_model(network, pooled=True, sigma=0.0, name="encoder"):
             of a feature map), False the spatial code itself.
         sigma: float, the σ fed to a σ-conditioned network.
         name: the model name.
+        mask_channels: int, trailing input channels that hold a mask (a network taking
+            `concat([x, mask])`): the encoder takes `x` and feeds an all-zero mask.
     """
     code = network.get_layer("code").output
     features = keras.Model(network.inputs, code, name=f"{name}_features")
-    x_in = keras.Input(tuple(network.inputs[0].shape[1:]), name="x")
+    shape = tuple(network.inputs[0].shape[1:])
+    x_in = keras.Input(shape[:-1] + (shape[-1] - mask_channels,) if mask_channels else shape, name="x")
+    h = AppendZeros(mask_channels, name="no_mask")(x_in) if mask_channels else x_in
     if is_conditioned(network):
-        h = features([x_in, ConstantSigma(sigma, name="encoder_sigma")(x_in)])
+        h = features([h, ConstantSigma(sigma, name="encoder_sigma")(x_in)])
     else:
-        h = features(x_in)
+        h = features(h)
     if pooled and len(h.shape) == 4:
         h = keras.layers.GlobalAveragePooling2D(name="pool")(h)
     elif pooled and len(h.shape) == 3:
