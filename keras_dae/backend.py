@@ -47,3 +47,35 @@ def input_gradient(loss_fn, x):
         f"input_gradient is not implemented for the '{name}' backend; "
         "keras_dae supports 'jax', 'tensorflow' and 'torch'."
     )
+
+
+def data_parallel(devices=None, batch_size=None):
+    """A `keras.distribution.DataParallel` over the local devices, for `train` or a user's
+    own `with keras_dae.backend.data_parallel().scope(): build, compile, fit`.
+
+    Each batch is split across the devices and the gradients are averaged (one replica of
+    the weights per device). Keras 3.15 distributes on JAX only: `keras.distribution` has
+    no TensorFlow or PyTorch implementation in this release, so on those backends this
+    raises instead of silently training on one device.
+
+    Args:
+        devices: device strings (`keras.distribution.list_devices()`), default all local
+            ones: the GPUs, or the CPU devices `XLA_FLAGS=--xla_force_host_platform_device_count=N`
+            makes (N must be set before JAX is imported).
+        batch_size: optional; checked to divide evenly across the devices.
+    """
+    name = keras.backend.backend()
+    if name != "jax":
+        raise ValueError(
+            f"Data-parallel training needs the JAX backend: Keras {keras.__version__}'s "
+            "keras.distribution has no TensorFlow or PyTorch implementation, and keras-dae "
+            "will not fall back to one device without saying so. Run with KERAS_BACKEND=jax "
+            f"(or train on one device without data parallelism). Received: backend={name!r}"
+        )
+    devices = list(devices or keras.distribution.list_devices())
+    if batch_size is not None and batch_size % len(devices):
+        raise ValueError(
+            f"The batch must split evenly across the {len(devices)} devices. Received: "
+            f"batch_size={batch_size}"
+        )
+    return keras.distribution.DataParallel(devices=devices)

@@ -289,7 +289,7 @@ def train(args):
         entry = training.train(args.recipe, epochs=args.epochs, out=args.out,
                                num_eval_images=args.num_eval_images, verbose=2,
                                budget_minutes=args.budget_minutes, install=args.install,
-                               export_dir=args.export_dir)
+                               export_dir=args.export_dir, data_parallel=args.data_parallel)
     except training.TrainingPaused as paused:
         print(f"paused: {paused}; the same command resumes from the checkpoint")
         return 3
@@ -430,6 +430,8 @@ def build_parser():
                    help="in a source checkout: replace the packaged weights, card, golden file and "
                    "registry entry (all or none); without it the export goes to outputs/zoo/<name>/")
     p.add_argument("--num-eval-images", type=int, help="evaluate on the first N test images only")
+    p.add_argument("--data-parallel", action="store_true",
+                   help="split each batch across all local devices (JAX only: keras.distribution)")
     p.set_defaults(func=train)
 
     p = sub.add_parser(

@@ -43,7 +43,7 @@ import time
 import keras
 import numpy as np
 
-from keras_dae import datasets, hub, registry
+from keras_dae import backend, datasets, hub, registry
 from keras_dae.callbacks import SyncDatasetEpoch
 from keras_dae.utils import atomic_write
 
@@ -161,7 +161,7 @@ def checkpoint_dir(recipe):
 
 
 def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=None, verbose=1,
-          budget_minutes=None, install=False, export_dir=None):
+          budget_minutes=None, install=False, export_dir=None, data_parallel=False):
     """Trains a zoo recipe and regenerates its packaged weights, card and registry entry.
 
     The run checkpoints at every epoch into `out` and resumes from there when called again
@@ -183,6 +183,9 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
             it the export stays in `outputs/zoo/<name>/`, loadable with
             `keras_dae.load("outputs/zoo/<name>/<name>.keras")`.
         export_dir: where the export is staged (default `outputs/zoo/<name>/`).
+        data_parallel: split each batch across all local devices with
+            `keras.distribution.DataParallel` (JAX only; `keras_dae.backend.data_parallel`
+            says why elsewhere). The model is built, trained and exported as on one device.
 
     Returns:
         The `ModelEntry` of the export.
@@ -203,6 +206,16 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     else:
         x_train, y_train = datasets.load_keras_dataset(recipe.DATASET, "train", num_images=num_train_images)
         x_val, y_val = datasets.load_keras_dataset(recipe.DATASET, "val")
+    if data_parallel:
+        with backend.data_parallel(batch_size=recipe.BATCH_SIZE).scope():
+            return _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images, verbose,
+                          budget_minutes, install, export_dir)
+    return _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images, verbose,
+                  budget_minutes, install, export_dir)
+
+
+def _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images, verbose, budget_minutes,
+           install, export_dir):
     model = recipe.build()
     steps_per_epoch = len(x_train) if isinstance(x_train, keras.utils.PyDataset) else -(-len(x_train) // recipe.BATCH_SIZE)
     if hasattr(recipe, "optimizer"):

@@ -211,3 +211,53 @@ def test_sigkill_mid_epoch_then_the_same_command_resumes(tmp_path):
     results = json.loads((tmp_path / "export" / "results.json").read_text())
     assert len(results["history"]["loss"]) == 3  # epochs 0, 1, 2, each once
     assert len(results["parts"]) == 2
+
+
+@pytest.mark.skipif(backend() != "jax", reason="keras.distribution is JAX-only in Keras 3.15 (tested below)")
+def test_data_parallel_on_four_cpu_devices_follows_the_one_device_run(tmp_path):
+    """`keras-dae train --data-parallel` with 4 virtual CPU devices (each batch of 16 split
+    4 ways, gradients averaged) gives the loss curve of the one-device run, and its export
+    (reloaded and measured inside the distribution) loads as any other."""
+    import os
+    import subprocess
+
+    recipe = tmp_path / "conv-tiny-gauss" / "recipe.py"
+    recipe.parent.mkdir()
+    recipe.write_text(textwrap.dedent(RECIPE))
+    env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    results = {}
+    for mode in ("one", "four"):
+        command = [sys.executable, "-m", "keras_dae", "train", str(recipe), "--out", str(tmp_path / mode),
+                   "--export-dir", str(tmp_path / f"export-{mode}")] + (["--data-parallel"] if mode == "four" else [])
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        results[mode] = json.loads((tmp_path / f"export-{mode}" / "results.json").read_text())
+    one, four = results["one"]["history"], results["four"]["history"]
+    assert len(four["loss"]) == 3
+    np.testing.assert_allclose(four["loss"], one["loss"], rtol=1e-4)
+    np.testing.assert_allclose(four["val_loss"], one["val_loss"], rtol=1e-4)
+    model = keras_dae.load(str(tmp_path / "export-four" / "conv-tiny-gauss.keras"))
+    assert model.denoise(np.zeros((1, 8, 8, 1), "float32")).shape == (1, 8, 8, 1)
+
+
+@pytest.mark.skipif(backend() == "jax", reason="JAX distributes; the other backends must refuse")
+def test_data_parallel_off_jax_is_refused_with_the_reason():
+    from keras_dae import backend as kd_backend
+
+    with pytest.raises(ValueError, match="needs the JAX backend") as info:
+        kd_backend.data_parallel()
+    assert f"backend={backend()!r}" in str(info.value)
+
+
+def test_predict_pads_batches_for_the_devices_of_a_distribution():
+    """Inside `DataParallel.scope()` a batch must split across the devices; `denoise` of one
+    image pads it (here on however many devices this process has: 1 on a plain run)."""
+    if backend() != "jax":
+        pytest.skip("keras.distribution is JAX-only")
+    from keras_dae import backend as kd_backend
+    from keras_dae import layers, models, networks
+
+    with kd_backend.data_parallel().scope():
+        model = models.DAE(networks.conv_dae((8, 8, 1), filters=(4,)), layers.AdditiveGaussian(sigma=0.2))
+        out = model.denoise(np.zeros((3, 8, 8, 1), "float32"))
+    assert out.shape == (3, 8, 8, 1)

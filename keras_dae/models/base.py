@@ -320,13 +320,28 @@ class DAE(InferenceMixin, keras.Model):
         """The decoder, from the code (and U-Net skips, σ embedding) to the network's output."""
         return decoder_model(self.network)
 
-    def predict(self, x, *args, **kwargs):
+    def predict(self, x, batch_size=None, *args, **kwargs):
         if self.conditioned and self._split(x)[1] is None:
             raise ValueError(
                 f"{type(self).__name__} is conditioned on σ: predict([x_noisy, sigma]) or "
                 "denoise(x_noisy, sigma=...). Received: x alone"
             )
-        return super().predict(x, *args, **kwargs)
+        replicas = _replicas()
+        if replicas == 1 or not _is_arrays(x):
+            return super().predict(x, batch_size, *args, **kwargs)
+        # Under a data-parallel distribution every batch splits across the devices: pad
+        # the examples (and the batch size) to a multiple of the device count, then drop
+        # the padding, so that `denoise` of one image works inside `DataParallel.scope()`.
+        n, padded = _pad_batch(x, replicas)
+        batch_size = -(-(batch_size or 32) // replicas) * replicas
+        return super().predict(padded, batch_size, *args, **kwargs)[:n]
+
+    def predict_on_batch(self, x):
+        replicas = _replicas()
+        if replicas == 1 or not _is_arrays(x):
+            return super().predict_on_batch(x)
+        n, padded = _pad_batch(x, replicas)
+        return ops.convert_to_numpy(super().predict_on_batch(padded))[:n]
 
     def get_config(self):
         return {
@@ -348,6 +363,28 @@ class DAE(InferenceMixin, keras.Model):
         config["network"] = _deserialize(config["network"])
         config["corruption"] = _deserialize(config["corruption"])
         return cls(**config)
+
+
+def _replicas():
+    """The devices each batch is split across: 1 unless a `keras.distribution` is active."""
+    distribution = keras.distribution.distribution()
+    mesh = getattr(distribution, "device_mesh", None)
+    return 1 if mesh is None else int(np.prod(mesh.shape))
+
+
+def _is_arrays(x):
+    parts = x if isinstance(x, (list, tuple)) else [x]
+    return all(isinstance(p, np.ndarray) for p in parts)
+
+
+def _pad_batch(x, multiple):
+    """`(n, x padded)`: the examples repeated at the end to a multiple of `multiple`."""
+    parts = list(x) if isinstance(x, (list, tuple)) else [x]
+    n = len(parts[0])
+    extra = (-n) % multiple
+    if extra:
+        parts = [np.concatenate([p, np.repeat(p[-1:], extra, axis=0)]) for p in parts]
+    return n, (parts if isinstance(x, (list, tuple)) else parts[0])
 
 
 def _is_pair(element):
