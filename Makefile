@@ -10,7 +10,7 @@ export KERAS_DAE_DATA ?= $(abspath ../shared/data)
 # TensorFlow prints CPU-feature notices at import; keep the output readable.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-slow setup clean
+.PHONY: demo test test-slow setup clean gpu-prepare gpu-import
 
 # The demo needs the core and one backend (JAX: the smallest CPU install); the tests need
 # all three backends and the evaluation and test tools.
@@ -36,6 +36,21 @@ test: $(VENV)/.installed
 
 test-slow: $(VENV)/.installed
 	$(PY) tests/run_backends.py -m slow
+
+# A lent GPU machine (zoo/train_gpu.sh) has no keras and no network: bring the wheels keras
+# needs beyond what it has (for its Python 3.12) and the MNIST file.
+GPU_WHEELS := keras==$(shell $(PY) -c "import keras; print(keras.__version__)" 2>/dev/null) namex optree
+gpu-prepare: $(VENV)/.installed
+	rm -rf .whl && $(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+	  --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+	  --platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
+	mkdir -p .gpu-data/mnist && cp $(KERAS_DAE_DATA)/mnist/mnist.npz .gpu-data/mnist/
+	@du -shc .whl .gpu-data --exclude=.git | tail -1 | sed 's/^/carried beside the working tree: /'
+
+# Unpack what zoo/train_gpu.sh brought back: FILES=<folder holding <entry>.tar.gz>.
+gpu-import:
+	@for f in $(FILES)/*.tar.gz; do e=$$(basename $$f .tar.gz); rm -rf zoo/$$e/checkpoint; \
+	  tar -xzf $$f -C zoo/$$e && echo "zoo/$$e/checkpoint <- $$f"; done
 
 clean:
 	rm -rf $(VENV) outputs build dist *.egg-info

@@ -289,10 +289,15 @@ def train(args):
         entry = training.train(args.recipe, epochs=args.epochs, out=args.out,
                                num_eval_images=args.num_eval_images, verbose=2,
                                budget_minutes=args.budget_minutes, install=args.install,
-                               export_dir=args.export_dir, data_parallel=args.data_parallel)
+                               export_dir=args.export_dir, data_parallel=args.data_parallel,
+                               export=not args.no_export)
     except training.TrainingPaused as paused:
         print(f"paused: {paused}; the same command resumes from the checkpoint")
         return 3
+    if entry is None:
+        print(f"trained; the model is in {args.out or 'zoo/<name>/checkpoint'}/{training.TRAINED_FILE}: "
+              "the same command without --no-export measures and exports it")
+        return 0
     print(f"trained {entry.name}: " + ", ".join(f"{k}={v:.2f}" for k, v in entry.metrics.items()))
     if not args.install:
         where = args.export_dir or f"outputs/zoo/{entry.name}"
@@ -430,6 +435,8 @@ def build_parser():
                    help="in a source checkout: replace the packaged weights, card, golden file and "
                    "registry entry (all or none); without it the export goes to outputs/zoo/<name>/")
     p.add_argument("--num-eval-images", type=int, help="evaluate on the first N test images only")
+    p.add_argument("--no-export", action="store_true",
+                   help="train only (e.g. on a GPU machine); the next run without it measures and exports")
     p.add_argument("--data-parallel", action="store_true",
                    help="split each batch across all local devices (JAX only: keras.distribution)")
     p.set_defaults(func=train)

@@ -160,8 +160,11 @@ def checkpoint_dir(recipe):
         pathlib.Path("outputs") / "zoo" / recipe.NAME / "checkpoint"
 
 
+TRAINED_FILE = "trained.keras"
+
+
 def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=None, verbose=1,
-          budget_minutes=None, install=False, export_dir=None, data_parallel=False):
+          budget_minutes=None, install=False, export_dir=None, data_parallel=False, export=True):
     """Trains a zoo recipe and regenerates its packaged weights, card and registry entry.
 
     The run checkpoints at every epoch into `out` and resumes from there when called again
@@ -186,9 +189,13 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
         data_parallel: split each batch across all local devices with
             `keras.distribution.DataParallel` (JAX only; `keras_dae.backend.data_parallel`
             says why elsewhere). The model is built, trained and exported as on one device.
+        export: False trains only: the finished model is saved in `out` (`trained.keras`,
+            beside the log and the parts) and the next `train` call exports it without
+            training — to train on a machine that cannot measure (a GPU lent for minutes),
+            then measure, card and install on another.
 
     Returns:
-        The `ModelEntry` of the export.
+        The `ModelEntry` of the export (None with `export=False`).
     """
     recipe = recipe if hasattr(recipe, "evaluate") else load_recipe(recipe)
     if hasattr(recipe, "convert"):
@@ -199,6 +206,9 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     epochs = recipe.EPOCHS if epochs is None else int(epochs)
     out = pathlib.Path(out or checkpoint_dir(recipe))
     out.mkdir(parents=True, exist_ok=True)
+    if (out / TRAINED_FILE).is_file():  # trained with export=False, maybe on another machine
+        model = keras.saving.load_model(out / TRAINED_FILE)
+        return _finish(recipe, model, out, epochs, {}, num_eval_images, install, export_dir)
     keras.utils.set_random_seed(recipe.SEED)
 
     if hasattr(recipe, "data"):
@@ -209,13 +219,13 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     if data_parallel:
         with backend.data_parallel(batch_size=recipe.BATCH_SIZE).scope():
             return _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images, verbose,
-                          budget_minutes, install, export_dir)
+                          budget_minutes, install, export_dir, export)
     return _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images, verbose,
-                  budget_minutes, install, export_dir)
+                  budget_minutes, install, export_dir, export)
 
 
 def _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images, verbose, budget_minutes,
-           install, export_dir):
+           install, export_dir, export_model):
     model = recipe.build()
     steps_per_epoch = len(x_train) if isinstance(x_train, keras.utils.PyDataset) else -(-len(x_train) // recipe.BATCH_SIZE)
     if hasattr(recipe, "optimizer"):
@@ -243,7 +253,18 @@ def _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images,
             batches, validation_data=(x_val,), epochs=epochs, shuffle=False,
             callbacks=[SyncDatasetEpoch(batches), *callbacks], verbose=verbose,
         ).history
-    parts = part_log.finish()
+    part_log.finish()
+    if not export_model:
+        partial = out / f".{os.getpid()}.{TRAINED_FILE}"  # Keras names .keras files by suffix
+        model.save(partial)
+        os.replace(partial, out / TRAINED_FILE)
+        return None
+    return _finish(recipe, model, out, epochs, history, num_eval_images, install, export_dir)
+
+
+def _finish(recipe, model, out, epochs, history, num_eval_images, install, export_dir):
+    """Exports a finished run with the parts and log in `out`, then removes `out`."""
+    parts = json.loads((out / "parts.json").read_text()) if (out / "parts.json").is_file() else []
     history = _read_log(out / "log.csv") or history
     entry = export(recipe, model, sum(p["seconds"] for p in parts), epochs, history, num_eval_images,
                    parts=parts, install=install, out=export_dir)

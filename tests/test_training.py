@@ -261,3 +261,49 @@ def test_predict_pads_batches_for_the_devices_of_a_distribution():
         model = models.DAE(networks.conv_dae((8, 8, 1), filters=(4,)), layers.AdditiveGaussian(sigma=0.2))
         out = model.denoise(np.zeros((3, 8, 8, 1), "float32"))
     assert out.shape == (3, 8, 8, 1)
+
+
+def test_train_here_export_there(sandbox, tmp_path):
+    """`export=False` (a GPU machine lent for minutes) leaves the trained model beside the
+    log; the next call, e.g. on a fresh CPU clone, exports it without training again and
+    gives the entry of an uninterrupted run."""
+    training.train(sandbox, out=tmp_path / "whole", verbose=0, install=True)
+    whole = trained_weights(tmp_path)
+    checkpoint = tmp_path / "gpu"
+    assert training.train(sandbox, out=checkpoint, verbose=0, export=False) is None
+    assert (checkpoint / training.TRAINED_FILE).is_file() and (checkpoint / "log.csv").is_file()
+    keras.utils.clear_session()
+    entry = training.train(sandbox, out=checkpoint, verbose=0, install=True)
+    assert not checkpoint.exists()
+    for a, b in zip(whole, trained_weights(tmp_path)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert len(entry.metrics) == 1
+    results = json.loads((tmp_path / "zoo" / "conv-tiny-gauss" / "results.json").read_text())
+    assert len(results["history"]["loss"]) == 3 and len(results["parts"]) == 1
+
+
+@pytest.mark.skipif(backend() != "jax", reason="a process-level test over two backends: run once")
+def test_a_run_paused_on_torch_resumes_on_jax(tmp_path):
+    """The checkpoint is backend-neutral: a run paused on torch (a CPU machine) continues on
+    JAX (e.g. the GPU machine of zoo/train_gpu.sh) from the next epoch, and the card lists
+    both parts."""
+    import os
+    import subprocess
+
+    recipe = tmp_path / "conv-tiny-gauss" / "recipe.py"
+    recipe.parent.mkdir()
+    recipe.write_text(textwrap.dedent(RECIPE))
+    out = tmp_path / "checkpoint"
+    command = [sys.executable, "-m", "keras_dae", "train", str(recipe), "--out", str(out)]
+    first = subprocess.run(command + ["--budget-minutes", "0"], env={**os.environ, "KERAS_BACKEND": "torch"},
+                           capture_output=True, text=True, timeout=300)
+    assert first.returncode == 3, first.stderr[-2000:]
+    second = subprocess.run(command + ["--no-export"], env={**os.environ, "KERAS_BACKEND": "jax"},
+                            capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    parts = json.loads((out / "parts.json").read_text())
+    assert [p["epochs"] for p in parts] == [1, 3]
+    assert "torch backend" in parts[0]["hardware"] and "jax backend" in parts[1]["hardware"]
+    with open(out / "log.csv") as f:
+        assert [line.split(",")[0] for line in f.read().split()[1:]] == ["0", "1", "2"]
+    assert (out / training.TRAINED_FILE).is_file()

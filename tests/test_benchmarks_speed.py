@@ -1,0 +1,84 @@
+"""benchmarks/speed.py: its PyTorch peers are the zoo networks (same parameter count, same
+shapes), and its quick mode measures everything on this run's backend and writes RESULTS.md."""
+
+import importlib.util
+import json
+import os
+import re
+import pathlib
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FIT_KEYS = ("keras_dae_corrupting", "keras_dae_pairs", "bare_keras", "pytorch")
+
+
+def load_benchmark(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def torch_unet():
+    pytest.importorskip("torch")
+    return load_benchmark("torch_unet")
+
+
+def test_torch_peers_have_the_keras_parameter_counts_and_shapes(torch_unet):
+    import torch
+
+    speed = load_benchmark("speed")
+    keras_unet, keras_mlp = speed.keras_networks()
+    unet = torch_unet.UNet(**speed.unet_arguments(keras_unet))
+    assert torch_unet.check_param_count(unet, keras_unet.count_params()) == 653_761
+    mlp = torch_unet.TiedMLP((784, 1000, 1000, 1000))
+    assert torch_unet.check_param_count(mlp, keras_mlp.count_params()) == 2_789_784
+    x, sigma = np.random.default_rng(0).random((2, 28, 28, 1), "float32"), np.array([0.1, 0.5], "float32")
+    with torch.no_grad():
+        out = unet(torch.from_numpy(x.transpose(0, 3, 1, 2).copy()), torch.from_numpy(sigma))
+        recon = mlp(torch.from_numpy(x.reshape(2, -1)))
+    assert tuple(out.shape) == (2, 1, 28, 28) and tuple(recon.shape) == (2, 784)
+    assert np.all(out.numpy() == 0.0)  # the output convolution starts at zero, as in Keras
+    with pytest.raises(AssertionError, match="not the same architecture"):
+        torch_unet.check_param_count(torch_unet.UNet(widths=(32, 64)), keras_unet.count_params())
+
+
+def test_unet_peer_pads_and_crops_as_keras(torch_unet):
+    import torch
+
+    from keras_dae import networks
+
+    keras_net = networks.unet((30, 26, 3), widths=(16, 32, 32), sigma_conditioning="film", embedding_dim=32)
+    speed = load_benchmark("speed")
+    peer = torch_unet.UNet(**speed.unet_arguments(keras_net))
+    assert torch_unet.param_count(peer) == keras_net.count_params()
+    with torch.no_grad():
+        assert tuple(peer(torch.zeros(1, 3, 30, 26), torch.ones(1)).shape) == (1, 3, 30, 26)
+
+
+def test_speed_quick_measures_everything_and_writes_results(torch_unet, tmp_path, monkeypatch, capsys, mnist_path):
+    speed = load_benchmark("speed")
+    monkeypatch.setenv("KERAS_DAE_DATA", os.fspath(mnist_path.parents[1]))
+    assert speed.main(["--quick", "--batch-size", "16", "--out", os.fspath(tmp_path)]) == 0
+    (path,) = tmp_path.glob("speed_*_*.json")
+    result = json.loads(path.read_text())
+    assert path.name == f"speed_{result['device']}_{result['backend']}.json" and result["quick"]
+    for section in ("unet", "mlp"):
+        assert all(result[section][k] > 0 for k in FIT_KEYS), result[section]
+        assert result[section]["params"]["keras"] == result[section]["params"]["pytorch"]
+    epoch = result["recipe_epoch"]
+    assert epoch["train_images"] == 32 and epoch["val_images"] >= 1 and epoch["psnr_digits"] >= 1
+    assert all(epoch[k] > 0 for k in ("seconds", "train_seconds", "val_loss_seconds", "psnr_seconds"))
+    assert all(result["denoise_ms"][way][k] > 0 for way in ("keras_dae", "bare_keras", "pytorch") for k in ("1", "256"))
+    assert result["settings"]["jit_compile"]["requested"] == "auto"
+    assert isinstance(result["settings"]["jit_compile"]["resolved"], bool)
+
+    assert speed.main(["--from-results", "--out", os.fspath(tmp_path)]) == 0
+    markdown = (tmp_path / "RESULTS.md").read_text()
+    assert f"## {result['device'].upper()}" in markdown and f"| | {result['backend']} |" in markdown
+    assert "quick run" in markdown and result["command"] in markdown
+    assert "keras-dae overhead vs bare Keras, pairs" in markdown and "end to end / fit alone" in markdown
+    assert not re.search(r"\b(nan|inf)\b", markdown)
