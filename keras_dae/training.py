@@ -11,6 +11,10 @@ A recipe is a small Python file, `zoo/<name>/recipe.py`, that defines:
   and `fit(model, x_train, x_val, epochs, callbacks)` returning a history dict, for
   training that is not one `model.fit` (e.g. greedy layer-wise pretraining); a `fit`
   with a `labels` parameter also receives `(y_train, y_val)` (supervised recipes);
+- optionally `RESUMABLE = False` for a `fit` that is not one resumable `model.fit` (greedy
+  layer-wise pretraining: one model per layer; fine-tuning that keeps its best epoch's
+  weights in memory): `train` then refuses `budget_minutes` and starts such a run afresh
+  rather than resume it from a checkpoint it cannot use;
 - optionally `WEIGHTS_DTYPE = "float16"`: the packaged weights are stored in half precision
   (half the bytes; cast back to float32 on load), and the card gives the figures of both;
 - `evaluate(model, num_images=None)`: the entry's measurement, returning
@@ -205,6 +209,14 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
                       out=export_dir)
     epochs = recipe.EPOCHS if epochs is None else int(epochs)
     out = pathlib.Path(out or checkpoint_dir(recipe))
+    resumable = getattr(recipe, "RESUMABLE", True)
+    if not resumable and budget_minutes is not None:
+        raise ValueError(
+            f"Recipe {recipe.NAME!r} cannot pause and resume (RESUMABLE = False: its training is "
+            f"not one resumable fit); run it whole. Received: budget_minutes={budget_minutes!r}"
+        )
+    if not resumable and not (out / TRAINED_FILE).is_file():
+        shutil.rmtree(out, ignore_errors=True)  # a killed earlier run: start afresh
     out.mkdir(parents=True, exist_ok=True)
     if (out / TRAINED_FILE).is_file():  # trained with export=False, maybe on another machine
         model = keras.saving.load_model(out / TRAINED_FILE)

@@ -307,3 +307,10 @@ def test_a_run_paused_on_torch_resumes_on_jax(tmp_path):
     with open(out / "log.csv") as f:
         assert [line.split(",")[0] for line in f.read().split()[1:]] == ["0", "1", "2"]
     assert (out / training.TRAINED_FILE).is_file()
+
+
+def test_a_recipe_that_cannot_resume_refuses_a_budget(sandbox, tmp_path):
+    sandbox.write_text(sandbox.read_text() + "\nRESUMABLE = False\n")
+    with pytest.raises(ValueError, match="cannot pause and resume") as info:
+        training.train(sandbox, out=tmp_path / "ck", verbose=0, budget_minutes=5)
+    assert "budget_minutes=5" in str(info.value)

@@ -26,6 +26,7 @@ BATCH_SIZE = 4       # the paper fine-tunes online (batch 1); smaller batches se
 LEARNING_RATE = 0.025  # SGD, momentum 0.9, cosine decay to 0; batch 64 / 16 / 8 took 0.1 / 0.1 / 0.05
 MOMENTUM = 0.9
 SEED = 0             # the head's initialization and the shuffling
+RESUMABLE = False    # the best validation epoch's weights are kept in memory; a killed run starts afresh
 WEIGHTS_DTYPE = "float16"  # 11 MB instead of 22 MB of package; the card gives the cost, measured
 
 ENTRY = {
