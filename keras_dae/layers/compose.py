@@ -8,6 +8,17 @@ from keras import ops
 from keras_dae.layers.base import Corruption, _per_sample
 
 
+def _corruption_list(corruptions):
+    """The layers of a combination (deserialized from their configs), checked."""
+    corruptions = [keras.saving.deserialize_keras_object(c) if isinstance(c, dict) else c for c in corruptions]
+    if not corruptions or not all(isinstance(c, Corruption) for c in corruptions):
+        raise ValueError(
+            "`corruptions` must be a non-empty list of keras_dae corruption layers. "
+            f"Received: corruptions={corruptions!r}"
+        )
+    return corruptions
+
+
 @keras.saving.register_keras_serializable(package="keras_dae")
 class Compose(Corruption):
     """Applies corruption layers one after the other and merges what they report.
@@ -31,15 +42,7 @@ class Compose(Corruption):
     """
 
     def __init__(self, corruptions, seed=None, **kwargs):
-        corruptions = [
-            keras.saving.deserialize_keras_object(c) if isinstance(c, dict) else c
-            for c in corruptions
-        ]
-        if not corruptions or not all(isinstance(c, Corruption) for c in corruptions):
-            raise ValueError(
-                "`corruptions` must be a non-empty list of keras_dae corruption layers. "
-                f"Received: corruptions={corruptions!r}"
-            )
+        corruptions = _corruption_list(corruptions)
         if seed is None and all(c.seed is not None for c in corruptions):
             # Seeded parts make a seeded whole: the stream is a function of their seeds.
             seed = sum(c.seed * 7919 ** i for i, c in enumerate(corruptions)) % (2 ** 31)
@@ -94,15 +97,7 @@ class RandomChoice(Corruption):
     """
 
     def __init__(self, corruptions, probabilities=None, seed=None, **kwargs):
-        corruptions = [
-            keras.saving.deserialize_keras_object(c) if isinstance(c, dict) else c
-            for c in corruptions
-        ]
-        if not corruptions or not all(isinstance(c, Corruption) for c in corruptions):
-            raise ValueError(
-                "`corruptions` must be a non-empty list of keras_dae corruption layers. "
-                f"Received: corruptions={corruptions!r}"
-            )
+        corruptions = _corruption_list(corruptions)
         if probabilities is None:
             probabilities = [1.0] * len(corruptions)
         probabilities = list(probabilities)
