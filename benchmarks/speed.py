@@ -1,0 +1,473 @@
+"""Training and inference speed: keras-dae against bare Keras and against plain PyTorch.
+
+    KERAS_BACKEND=torch python benchmarks/speed.py    # the active backend → results/speed_<device>_<backend>.json
+    python benchmarks/speed.py --all-backends         # jax, tensorflow, torch, one process each, then RESULTS.md
+    python benchmarks/speed.py --from-results         # only rewrite benchmarks/RESULTS.md from the saved JSONs
+
+For the zoo's U-Net (`zoo/unet-mnist-gauss`) and MLP stack (`zoo/sdae-mnist-mask`), on
+MNIST training images, training images/s four ways, each the median of `--repeats`
+`fit` calls of `--steps` batches, after a warm-up `fit` of `--warmup` batches (tracing,
+compilation) that is not timed:
+
+1. keras-dae, corrupting: the recipe's model (`ResidualDAE` with AdditiveGaussian σ
+   log-uniform in [0.01, 1]; for the MLP the whole `StackedDAE` 784-1000-1000-1000 as one
+   deep DAE with masking noise ν = 0.25, i.e. its `fit`, not its greedy `pretrain`),
+   compiled with Adam at the recipe's rate, `fit(x_clean)`: noise drawn in the step;
+2. keras-dae, pairs: the same model, `fit([x̃, σ], x)` (MLP: `fit(x̃, x)`) on pairs made
+   beforehand with NumPy: the wrapper without the corruption;
+3. bare Keras: the recipe's network alone, `compile(Adam, loss="mse")`,
+   `fit([x̃, σ], ε)` on the same pairs (ε the unit noise, which ResidualDAE predicts;
+   MLP: `loss="binary_crossentropy"`, `fit(x̃, x)`). keras-dae's overhead is (3)/(2) − 1,
+   and (3)/(1) − 1 with the corruption;
+4. plain PyTorch: the same network written in `torch.nn` (`benchmarks/torch_unet.py`, its
+   parameter count checked equal to Keras'), Adam and the same loss on the same pairs and
+   batches, channels first, at torch's default thread count. With a Keras backend other
+   than torch it runs first, in a child process (one framework per process; on a GPU,
+   before JAX or TensorFlow reserve its memory).
+
+Then the end-to-end cost of a U-Net recipe epoch, in seconds per 1,000 training images:
+the model of (1) trained one epoch of `--epoch-images` images the recipe's way
+(`ArrayBatches`, `SyncDatasetEpoch`, `validation_data` for val_loss, `ValidationPSNR` at
+σ = 0.1, 0.3, 0.5 one digit per `denoise` call), its 2,000 validation images and 500 PSNR
+digits scaled by epoch images / 50,000 so each costs per training image what it costs in
+the full recipe (Adam at the recipe's peak rate instead of its warm-up/cosine schedule,
+whose cost is one scalar per step); against fit alone (1,000 / the rate of (1)). Last,
+`denoise` latency at batch 1 and 256 (median of several calls after two warm-up calls),
+against the bare network's `predict` and the PyTorch module's forward (NumPy in and out).
+
+Defaults: CPU 60 timed steps, 3 warm-up, 1 repeat, a 2,048-image epoch; GPU 200 steps,
+5 warm-up, 3 repeats, a 10,240-image epoch; batch 64 (U-Net) and 128 (MLP), the recipes'.
+`jit_compile` is Keras' default ("auto") unless `--jit-compile`; the JSON records what it
+resolved to. `--quick` runs a few steps of everything (for the test; not a measurement).
+`--out DIR` puts the JSON and RESULTS.md in DIR instead. A run of one backend writes its
+JSON only; `--from-results` then rebuilds RESULTS.md from every JSON there.
+
+Measure on an idle machine: RESULTS.md flags a run whose load average exceeded half the
+cores. PyTorch's OpenMP threads suffer most from shared cores (on 2 busy cores a batch-1
+forward of this U-Net took 529 ms with torch's default 2 threads, 4 ms with 1 thread).
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from speed_report import BACKENDS, TRAIN_IMAGES, render, write_markdown  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+MARKDOWN = ROOT / "benchmarks" / "RESULTS.md"
+LATENCY_SIGMA = 0.3
+PSNR_DIGITS = 500      # zoo/unet-mnist-gauss/recipe.py: ValidationPSNR(x_val[:500], ...)
+DEFAULTS = {"cpu": dict(steps=60, warmup=3, repeats=1, epoch_images=2048, calls=(20, 5), call_warmup=2),
+            "gpu": dict(steps=200, warmup=5, repeats=3, epoch_images=10240, calls=(50, 20), call_warmup=2),
+            "quick": dict(steps=2, warmup=1, repeats=1, epoch_images=None, calls=(2, 1), call_warmup=1)}
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, help="timed steps per fit (default: 60 CPU, 200 GPU)")
+    parser.add_argument("--warmup", type=int, help="untimed warm-up steps (default: 3 CPU, 5 GPU)")
+    parser.add_argument("--repeats", type=int, help="timed fits per figure, median (default: 1 CPU, 3 GPU)")
+    parser.add_argument("--batch-size", type=int, help="both networks' batch (default: the recipes', 64 and 128)")
+    parser.add_argument("--epoch-images", type=int, help="training images of the recipe epoch (default: 2048 CPU, 10240 GPU)")
+    parser.add_argument("--jit-compile", action="store_true", help="compile with jit_compile=True (default: 'auto')")
+    parser.add_argument("--quick", action="store_true", help="a few steps of everything (tests)")
+    parser.add_argument("--all-backends", action="store_true", help="each backend in its own process, then RESULTS.md")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="with --all-backends (comma-separated)")
+    parser.add_argument("--from-results", action="store_true", help="only rewrite RESULTS.md from the saved JSONs")
+    parser.add_argument("--out", type=pathlib.Path,
+                        help="folder of the JSONs and RESULTS.md (default: benchmarks/results/ and benchmarks/RESULTS.md)")
+    parser.add_argument("--peer", type=pathlib.Path, help=argparse.SUPPRESS)  # child process: PyTorch only
+    args = parser.parse_args(argv)
+    results_dir = args.out or RESULTS_DIR
+    markdown = args.out / "RESULTS.md" if args.out else MARKDOWN
+    if args.peer:
+        return run_peer(args, args.peer)
+    if args.from_results:
+        write_markdown(results_dir, markdown)
+        return 0
+    if args.all_backends:
+        return run_all(args, argv, results_dir, markdown)
+    result = measure(args, argv)
+    path = results_dir / f"speed_{result['device']}_{result['backend']}.json"
+    from keras_dae.utils import atomic_write
+
+    atomic_write(path, json.dumps(result, indent=2) + "\n")
+    print(render([result]))
+    print(f"wrote {path}")
+    return 0
+
+
+def run_all(args, argv, results_dir, markdown):
+    """Each backend in a child process with this command line, then RESULTS.md."""
+    forwarded, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--all-backends" or a.startswith("--backends="):
+            pass
+        elif a == "--backends":
+            skip = True
+        else:
+            forwarded.append(a)
+    failed = []
+    for backend in args.backends.split(","):
+        print(f"--- KERAS_BACKEND={backend}", flush=True)
+        env = {**os.environ, "KERAS_BACKEND": backend}
+        if subprocess.run([sys.executable, __file__, *forwarded], env=env, cwd=ROOT).returncode:
+            failed.append(backend)
+    write_markdown(results_dir, markdown)
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+def settings(args, device):
+    base = DEFAULTS["quick" if args.quick else device]
+    pick = lambda name: getattr(args, name) if getattr(args, name) is not None else base[name]  # noqa: E731
+    return {"steps": pick("steps"), "warmup": pick("warmup"), "repeats": pick("repeats"),
+            "epoch_images": pick("epoch_images"), "denoise_calls": {"1": base["calls"][0], "256": base["calls"][1]},
+            "denoise_warmup_calls": base["call_warmup"]}
+
+
+def recipes():
+    from keras_dae.training import load_recipe
+
+    return load_recipe(ROOT / "zoo" / "unet-mnist-gauss"), load_recipe(ROOT / "zoo" / "sdae-mnist-mask")
+
+
+def batch_sizes(args, unet, mlp):
+    return {"unet": args.batch_size or unet.BATCH_SIZE, "mlp": args.batch_size or mlp.BATCH_SIZE}
+
+
+def first(x, n):
+    """The first `n` images of `x`, repeated when it has fewer."""
+    return np.resize(x, (n,) + x.shape[1:]) if len(x) < n else x[:n]
+
+
+def mnist(n):
+    """The first `n` MNIST training images (the data of every timed step)."""
+    from keras_dae import datasets
+
+    return first(datasets.load_mnist("train", num_images=min(n, TRAIN_IMAGES))[0], n)
+
+
+def gaussian_pairs(x, sigma_range, seed=0):
+    """`(x̃, σ, ε)` with σ log-uniform in `sigma_range` and x̃ = x + σ·ε, from NumPy."""
+    rng = np.random.default_rng(seed)
+    sigma = np.exp(rng.uniform(*np.log(sigma_range), len(x))).astype("float32")
+    eps = rng.standard_normal(x.shape).astype("float32")
+    return (x + sigma[:, None, None, None] * eps).astype("float32"), sigma, eps
+
+
+def latency_inputs(x):
+    """The noisy digits of the latency figures: σ = LATENCY_SIGMA."""
+    return (x + LATENCY_SIGMA * np.random.default_rng(1).standard_normal(x.shape)).astype("float32")
+
+
+def keras_networks():
+    """The recipes' networks, freshly built: `(unet, mlp)`."""
+    unet, mlp = recipes()
+    return unet.build().network, mlp.build().network
+
+
+def unet_arguments(network):
+    """The `torch_unet.UNet` arguments of a `keras_dae.networks.unet` FiLM network, read
+    from its layers (so the peer follows the recipe)."""
+    names = [layer.name for layer in network.layers]
+    depth = sum(name.startswith("skip_") for name in names)
+    return {"input_shape": tuple(network.inputs[0].shape[1:]),
+            "widths": tuple(network.get_layer(f"skip_{i}").output.shape[-1] for i in range(depth)),
+            "blocks_per_level": sum(name.startswith("down_0_") and name.endswith("_add") for name in names),
+            "embedding_dim": network.get_layer("sigma_embedding").output.shape[-1]}
+
+
+# The PyTorch peer.
+
+def run_peer(args, out):
+    """Times the PyTorch peers and writes their figures to `out` (JSON)."""
+    import importlib.util
+
+    import torch
+    from torch.nn import functional as F
+
+    spec = importlib.util.spec_from_file_location("torch_unet", ROOT / "benchmarks" / "torch_unet.py")
+    torch_unet = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(torch_unet)
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    unet_recipe, mlp_recipe = recipes()
+    plan, batch = settings(args, "gpu" if device == "cuda" else "cpu"), batch_sizes(args, unet_recipe, mlp_recipe)
+    keras_unet, keras_mlp = keras_networks()
+    torch.manual_seed(0)
+    result = {"device": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
+              "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None, "settings": plan}
+
+    n = plan["steps"] * batch["unet"]
+    x_noisy, sigma, eps = gaussian_pairs(mnist(n), unet_recipe.SIGMA_RANGE)
+    nchw = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2)))  # noqa: E731
+    net = torch_unet.UNet(**unet_arguments(keras_unet))
+    params = torch_unet.check_param_count(net, keras_unet.count_params())
+    rates = torch_rates(net.to(device), F.mse_loss, [nchw(x_noisy), torch.from_numpy(sigma)], nchw(eps),
+                        batch["unet"], plan, device, unet_recipe.LEARNING_RATE)
+    result["unet"] = {"pytorch": statistics.median(rates), "runs": rates, "params": params}
+    noisy = latency_inputs(mnist(256))
+    result["denoise_ms"] = {k: torch_latency(net, np.ascontiguousarray(noisy[:int(k)].transpose(0, 3, 1, 2)),
+                                             np.full(int(k), LATENCY_SIGMA, "float32"), calls,
+                                             plan["denoise_warmup_calls"], device)
+                            for k, calls in plan["denoise_calls"].items()}
+
+    n = plan["steps"] * batch["mlp"]
+    x = mnist(n)
+    flat = lambda a: torch.from_numpy(a.reshape(len(a), -1))  # noqa: E731
+    mlp = torch_unet.TiedMLP(mlp_recipe.build().widths)
+    params = torch_unet.check_param_count(mlp, keras_mlp.count_params())
+    rates = torch_rates(mlp.to(device), F.binary_cross_entropy, [flat(mlp_recipe.mask(x))], flat(x),
+                        batch["mlp"], plan, device, mlp_recipe.LEARNING_RATE)
+    result["mlp"] = {"pytorch": statistics.median(rates), "runs": rates, "params": params}
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def torch_rates(model, loss_fn, inputs, target, batch_size, plan, device, lr):
+    """Images/s of a plain PyTorch training loop (shuffled batches, moved to `device`
+    each step as `fit` does), one figure per repeat."""
+    import torch
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-7)  # Keras' epsilon
+    model.train()
+
+    def run(steps):
+        order = torch.randperm(len(target))
+        for i in range(steps):
+            rows = order[i * batch_size:(i + 1) * batch_size]
+            batch = [t[rows].to(device) for t in inputs]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(*batch), target[rows].to(device))
+            loss.backward()
+            optimizer.step()
+        loss.item()  # waits for the device
+
+    run(plan["warmup"])
+    rates = []
+    for _ in range(plan["repeats"]):
+        start = time.perf_counter()
+        run(plan["steps"])
+        rates.append(plan["steps"] * batch_size / (time.perf_counter() - start))
+    return rates
+
+
+def torch_latency(model, x, sigma, calls, warmup, device):
+    import torch
+
+    model.eval()
+    with torch.inference_mode():
+        def call():
+            return model(torch.from_numpy(x).to(device), torch.from_numpy(sigma).to(device)).cpu().numpy()
+        return latency_ms(call, calls, warmup)
+
+
+def latency_ms(call, calls, warmup=2):
+    """Median wall time of `call()` in ms, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        call()
+        times.append(1000.0 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+# The Keras side.
+
+def keras_rates(model, x, y, batch_size, plan):
+    """Images/s of `model.fit(x, y)`: a warm-up fit, then `repeats` timed fits of
+    `steps` full batches each, each until its last step has finished on the device."""
+    import keras
+
+    head = lambda d, k: None if d is None else ([a[:k] for a in d] if isinstance(d, list) else d[:k])  # noqa: E731
+    n = plan["steps"] * batch_size
+    model.fit(head(x, plan["warmup"] * batch_size), head(y, plan["warmup"] * batch_size),
+              batch_size=batch_size, epochs=1, verbose=0)
+    rates = []
+    for _ in range(plan["repeats"]):
+        start = time.perf_counter()
+        model.fit(head(x, n), head(y, n), batch_size=batch_size, epochs=1, verbose=0)
+        keras.ops.convert_to_numpy(model.optimizer.iterations)  # waits for JAX's asynchronous steps
+        rates.append(n / (time.perf_counter() - start))
+    return rates
+
+
+def device_info():
+    """`(device, GPU name or None)` of the active Keras backend."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        gpus = [d for d in jax.devices() if d.platform == "gpu"]
+        return ("gpu", gpus[0].device_kind) if gpus else ("cpu", None)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return ("gpu", tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")) if gpus else ("cpu", None)
+    import torch
+
+    return ("gpu", torch.cuda.get_device_name(0)) if torch.cuda.is_available() else ("cpu", None)
+
+
+def measure(args, argv):
+    import keras
+
+    backend = keras.backend.backend()
+    load_average = [round(v, 2) for v in os.getloadavg()]
+    with tempfile.TemporaryDirectory() as tmp:  # the peer first: see the module docstring
+        peer_path = pathlib.Path(tmp) / "peer.json"
+        if backend == "torch":
+            run_peer(args, peer_path)
+        else:
+            env = {**os.environ, "KERAS_BACKEND": "torch"}
+            subprocess.run([sys.executable, __file__, *argv, "--peer", str(peer_path)], env=env, check=True)
+        peer = json.loads(peer_path.read_text())
+    peer["in_process"] = backend == "torch"
+
+    from keras_dae import datasets
+    from keras_dae.callbacks import SyncDatasetEpoch
+
+    device, gpu = device_info()
+    plan = settings(args, device)
+    unet_recipe, mlp_recipe = recipes()
+    batch = batch_sizes(args, unet_recipe, mlp_recipe)
+    jit = True if args.jit_compile else "auto"
+    keras.utils.set_random_seed(0)
+    start = time.perf_counter()
+    x_train, x_val = datasets.load_mnist("train")[0], datasets.load_mnist("val")[0]
+    data_load_seconds = time.perf_counter() - start
+    result = {"backend": backend, "device": device, "quick": args.quick,
+              "command": " ".join([f"KERAS_BACKEND={backend}", "python", "benchmarks/speed.py", *argv]),
+              "date": time.strftime("%Y-%m-%d %H:%M"), "load_average_at_start": load_average,
+              "machine": {"processor": platform.processor() or platform.machine(), "platform": platform.platform(),
+                          "cpu_count": os.cpu_count(), "gpu": gpu},
+              "versions": {"python": platform.python_version(), "keras": keras.__version__,
+                           backend: _version(backend), "torch": peer["torch"]},
+              "settings": {**plan, "batch_size": batch, "jit_compile": {"requested": jit}},
+              "pytorch_peer": {k: peer[k] for k in ("device", "threads", "gpu", "in_process", "settings")}}
+
+    def compiled(model, **kwargs):
+        model.compile(optimizer=keras.optimizers.Adam(kwargs.pop("lr")), jit_compile=jit, **kwargs)
+        result["settings"]["jit_compile"]["resolved"] = bool(model.jit_compile)
+        return model
+
+    # U-Net.
+    x = first(x_train, plan["steps"] * batch["unet"])
+    x_noisy, sigma, eps = gaussian_pairs(x, unet_recipe.SIGMA_RANGE)
+    lr = unet_recipe.LEARNING_RATE
+    model = compiled(unet_recipe.build(), lr=lr)
+    runs = {"keras_dae_corrupting": keras_rates(model, x, None, batch["unet"], plan),
+            "keras_dae_pairs": keras_rates(compiled(unet_recipe.build(), lr=lr), [x_noisy, sigma], x, batch["unet"], plan)}
+    bare = compiled(unet_recipe.build().network, lr=lr, loss="mse")
+    runs["bare_keras"] = keras_rates(bare, [x_noisy, sigma], eps, batch["unet"], plan)
+    result["unet"] = {**{k: statistics.median(v) for k, v in runs.items()}, "pytorch": peer["unet"]["pytorch"],
+                      "runs": {**runs, "pytorch": peer["unet"]["runs"]},
+                      "params": {"keras": bare.count_params(), "pytorch": peer["unet"]["params"]}}
+
+    # The recipe's epoch, on the model of (1): its train step is compiled already.
+    epoch_images = max((plan["epoch_images"] or 2 * batch["unet"]) // batch["unet"], 1) * batch["unet"]
+    scale = epoch_images / TRAIN_IMAGES
+    val_n, psnr_n = max(1, round(unet_recipe.VAL_IMAGES * scale)), max(1, round(PSNR_DIGITS * scale))
+    phases, psnr = epoch_callbacks(x_val[:psnr_n], unet_recipe.SIGMAS)
+
+    def epoch(images):
+        batches = datasets.ArrayBatches(images, batch_size=batch["unet"], seed=unet_recipe.SEED)
+        psnr.seconds = 0.0
+        start = time.perf_counter()
+        model.fit(batches, validation_data=(x_val[:val_n],), epochs=1, shuffle=False, verbose=0,
+                  callbacks=[SyncDatasetEpoch(batches), phases, psnr])
+        return time.perf_counter() - start
+
+    epoch(x_train[:batch["unet"]])  # compiles the evaluation and the batch-1 prediction
+    seconds = epoch(first(x_train, epoch_images))
+    result["recipe_epoch"] = {"train_images": epoch_images, "val_images": val_n, "psnr_digits": psnr_n,
+                              "psnr_sigmas": list(unet_recipe.SIGMAS), "seconds": seconds,
+                              "train_seconds": phases.train_seconds, "val_loss_seconds": phases.val_seconds,
+                              "psnr_seconds": psnr.seconds, "data_load_seconds": data_load_seconds}
+
+    # denoise latency (the weights of (1) after its few steps; latency does not depend on them).
+    result["denoise_ms"] = {"keras_dae": {}, "bare_keras": {}, "pytorch": peer["denoise_ms"]}
+    noisy = latency_inputs(x_train[:256])
+    for k, calls in plan["denoise_calls"].items():
+        xb, sb = noisy[:int(k)], np.full(int(k), LATENCY_SIGMA, "float32")
+        result["denoise_ms"]["keras_dae"][k] = latency_ms(
+            lambda: model.denoise(xb, sigma=LATENCY_SIGMA), calls, plan["denoise_warmup_calls"])
+        result["denoise_ms"]["bare_keras"][k] = latency_ms(
+            lambda: bare.predict([xb, sb], batch_size=256, verbose=0), calls, plan["denoise_warmup_calls"])
+
+    # MLP stack.
+    x = first(x_train, plan["steps"] * batch["mlp"])
+    masked, lr = mlp_recipe.mask(x), mlp_recipe.LEARNING_RATE
+    runs = {"keras_dae_corrupting": keras_rates(compiled(mlp_recipe.build(), lr=lr), x, None, batch["mlp"], plan),
+            "keras_dae_pairs": keras_rates(compiled(mlp_recipe.build(), lr=lr), masked, x, batch["mlp"], plan)}
+    bare = compiled(mlp_recipe.build().network, lr=lr, loss="binary_crossentropy")
+    runs["bare_keras"] = keras_rates(bare, masked, x, batch["mlp"], plan)
+    result["mlp"] = {**{k: statistics.median(v) for k, v in runs.items()}, "pytorch": peer["mlp"]["pytorch"],
+                     "runs": {**runs, "pytorch": peer["mlp"]["runs"]},
+                     "params": {"keras": bare.count_params(), "pytorch": peer["mlp"]["params"]}}
+    result["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    return result
+
+
+def _version(module):
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return None
+
+
+def epoch_callbacks(images, sigmas):
+    """`(phases, psnr)`: the recipe's `ValidationPSNR`, timing itself, and a callback
+    timing an epoch's training steps and its val_loss evaluation (each waited for: JAX
+    dispatches asynchronously)."""
+    import keras
+
+    from keras_dae.callbacks import ValidationPSNR
+
+    class Phases(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_test_begin(self, logs=None):
+            keras.ops.convert_to_numpy(self.model.optimizer.iterations)  # the steps have finished
+            self.test_start = time.perf_counter()
+            self.train_seconds = self.test_start - self.start
+
+        def on_test_end(self, logs=None):
+            [float(v) for v in (logs or {}).values()]  # the evaluation has finished
+            self.val_seconds = time.perf_counter() - self.test_start
+
+    class TimedPSNR(ValidationPSNR):
+        seconds = 0.0
+
+        def on_epoch_end(self, epoch, logs=None):
+            start = time.perf_counter()
+            super().on_epoch_end(epoch, logs)
+            self.seconds += time.perf_counter() - start
+
+    return Phases(), TimedPSNR(images, sigmas, seed=1)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
