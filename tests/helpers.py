@@ -23,9 +23,15 @@ def backend():
 
 
 def other_backend():
-    """The backend a file saved here is reloaded under: the next one in a cycle, so that
-    the three runs of the suite cover jax→tf, tf→torch and torch→jax."""
-    return _NEXT_BACKEND[backend()]
+    """The backend a file saved here is reloaded under: the next installed one in a cycle,
+    so that the three runs of the suite cover jax→tf, tf→torch and torch→jax (a machine
+    without TensorFlow, such as the GPU machine of benchmarks/gpu.sh, pairs jax and torch)."""
+    import importlib.util
+
+    name = _NEXT_BACKEND[backend()]
+    while importlib.util.find_spec(name) is None and name != backend():
+        name = _NEXT_BACKEND[name]
+    return name
 
 
 def jit_for_tests():
