@@ -79,3 +79,51 @@ def data_parallel(devices=None, batch_size=None):
             f"batch_size={batch_size}"
         )
     return keras.distribution.DataParallel(devices=devices)
+
+
+_ENTRY_POINTS = ("fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "predict_on_batch")
+
+
+def survive_errors(model):
+    """Makes `model` usable after one of its Keras entry points raised (returns `model`).
+
+    Two Keras 3.15 behaviours leave a model broken by one failed call (a wrong input shape,
+    found while tracing):
+    - JAX: `fit`, `evaluate` and `predict` detach the variables' values while they run
+      (`_purge_model_variables`, to save memory) and reattach them at the end; a call that
+      raises in between never reattaches them, and every later call fails with
+      "TypeError: 'NoneType' object is not callable" (a loaded model's variables have no
+      initializer to fall back on; docs/upstream/jax_failed_trace.py);
+    - TensorFlow: a first `fit` whose trace failed keeps its `tf.function`, and the next
+      `fit` fails with "Creating variables on a non-first call to a function decorated
+      with tf.function" (the optimizer's variables).
+    The entry points of this model object put back the values a failed call left detached
+    and drop the compiled step functions, so that the next call traces afresh.
+    """
+    import functools
+
+    jax = keras.backend.backend() == "jax"
+
+    def guarded(method):
+        @functools.wraps(method)
+        def call(*args, **kwargs):
+            variables = list(model.variables) + list(getattr(model, "metrics_variables", []))
+            if getattr(model, "optimizer", None) is not None:
+                variables += list(model.optimizer.variables)
+            kept = [v._value for v in variables] if jax else None
+            try:
+                return method(*args, **kwargs)
+            except BaseException:
+                if jax:
+                    for v, value in zip(variables, kept):
+                        if v._value is None:
+                            v._value = value
+                    model._jax_state = None
+                model.train_function = model.test_function = model.predict_function = None
+                raise
+
+        return call
+
+    for name in _ENTRY_POINTS:
+        object.__setattr__(model, name, guarded(getattr(model, name)))
+    return model

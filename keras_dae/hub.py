@@ -340,7 +340,9 @@ def _verify(data, entry, where):
 
 
 def _load_model(path, compile):
-    return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    from keras_dae import backend
+
+    return backend.survive_errors(keras.saving.load_model(path, compile=compile, safe_mode=True))
 
 
 FINE_TUNE_LEARNING_RATE = 1e-4

@@ -159,3 +159,22 @@ def test_the_cli_never_prints_a_traceback_for_bad_usage():
     result = subprocess.run([sys.executable, "-m", "keras_dae", "denoise", "/no/such.png", "/tmp/x.png"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr and "no such file" in result.stderr
+
+
+@pytest.mark.parametrize("call", ["predict", "evaluate", "fit"])
+def test_a_loaded_plain_keras_model_survives_a_failed_call(call):
+    """The zoo classifier is a plain Keras model: a call that fails inside Keras (on JAX,
+    while tracing, which used to leave its variables detached for good) is followed by a
+    working call on the same object, on every backend."""
+    model = keras_dae.load("sdae-mnist-mask-classifier")
+    bad = np.zeros((4, 27, 27, 1), "float32")
+    labels = np.zeros((4,), "int64")
+    with pytest.raises(ValueError):  # Keras' own message (TensorFlow's fit words it its own way)
+        if call == "predict":
+            model.predict(bad, verbose=0)
+        elif call == "evaluate":
+            model.evaluate(bad, labels, verbose=0)
+        else:
+            model.fit(bad, labels, epochs=1, verbose=0)
+    assert model.predict(DIGITS, verbose=0).shape == (2, 10)
+    model.fit(DIGITS, np.zeros((2,), "int64"), epochs=1, verbose=0)
