@@ -394,12 +394,12 @@ def build_parser():
         "inpaint", help="fill the masked pixels of image files",
         description="Fills the pixels where MASK is white (> 0.5) and keeps the others. MASK is "
         "one image for all inputs or a folder with one mask per input (same order).",
-        epilog="example: keras-dae inpaint digit.png mask.png filled.png --model sdae-mnist-mask",
+        epilog="example: keras-dae inpaint digit.png mask.png filled.png --model unet-mnist-mask",
     )
     p.add_argument("input", help="an image file or a folder of images")
     p.add_argument("mask", help="a mask image or a folder of masks (white = missing)")
     p.add_argument("output", help="output file (one input) or folder")
-    p.add_argument("--model", default="sdae-mnist-mask", help="zoo name or path (default: %(default)s)")
+    p.add_argument("--model", default="unet-mnist-mask", help="zoo name or path (default: %(default)s)")
     p.set_defaults(func=inpaint)
 
     p = sub.add_parser(

@@ -122,7 +122,9 @@ class EvaluationResult:
         meta = self.meta
         note = (f"\n{meta.get('protocol', '')} Data set `{meta.get('dataset')}` "
                 f"({meta.get('split')} split), seed {meta.get('seed')}, "
-                f"{meta.get('num_images')} images; PSNR in dB per image, averaged.")
+                f"{meta.get('num_images')} images; PSNR in dB "
+                + ("from the squared error pooled over all images (see `evaluate_inpainting`)."
+                   if meta.get("corruption") == "inpainting" else "per image, averaged."))
         return "\n".join(lines) + "\n" + note
 
     def to_json(self, indent=2):

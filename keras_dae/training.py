@@ -417,11 +417,27 @@ def _origin(recipe, run):
         where = f"{'; '.join(machines)}, in {len(parts)} parts (stopped and resumed from its checkpoint)"
     images = f", {run['images_seen']:,} training examples seen" if run.get("images_seen") else ""
     notes = "".join(f" Part {i}: {p['note']}." for i, p in enumerate(parts, start=1) if p.get("note"))
-    return (
+    text = (
         f"## Training run\n\nTrained with `keras-dae train zoo/{run['name']}` for {epochs} epochs"
         f"{'' if epochs == recipe.EPOCHS else f' (the recipe says {recipe.EPOCHS})'} "
         f"in {run['train_seconds'] / 60:.1f} min on {where}, Keras {run['keras_version']}{images}; {final}.{notes}"
     )
+    return text + _validation_table(run["history"], getattr(recipe, "IMAGES_PER_EPOCH", None))
+
+
+def _validation_table(history, images_per_epoch):
+    """Each epoch's validation figures (the data every choice of the recipe is made on),
+    against the training images seen."""
+    keys = [k for k in history if k.startswith("val_")]
+    if not keys or len(history[keys[0]]) < 2:
+        return ""
+    seen = (lambda e: f"{e * images_per_epoch:,}") if images_per_epoch else (lambda e: "")
+    lines = ["", "", "Validation after each epoch (held-out training images, never the test set):", "",
+             "| epoch | images seen | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
+    for e in range(len(history[keys[0]])):
+        cells = [f"{history[k][e]:.4g}" if e < len(history[k]) else "" for k in keys]
+        lines.append(f"| {e + 1} | {seen(e + 1)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def golden_outputs(model, golden):

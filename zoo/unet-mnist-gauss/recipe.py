@@ -17,6 +17,7 @@ EPOCHS = 20          # the long run, trained across machines from zoo/unet-mnist
                      # (5 min an epoch on 2 cores with torch, measured on this run's first epoch:
                      # 168 images/s, ~1.7 h in all, in parts); set by the compute at hand, not
                      # searched (the external PyTorch reference of the bar trained 40)
+IMAGES_PER_EPOCH = 50_000  # the first 50,000 MNIST training images (the rest: validation)
 BATCH_SIZE = 64      # more updates per epoch for a short run; 782 steps per epoch
 LEARNING_RATE = 2e-3 # peak of the schedule; stable with GroupNorm and the zero-init output
 WARMUP_STEPS = 200   # linear warm-up, then cosine decay to 0 over the remaining steps

@@ -12,6 +12,7 @@ DATASET = "mnist"
 MASKS = ("block12", "random50")  # the inpainting protocol's masks (evaluation.make_masks)
 EPOCHS = 3           # set by the compute at hand (about 4 min an epoch on 2 cores, torch), not
                      # searched; the validation PSNR of each epoch is in the card
+IMAGES_PER_EPOCH = 50_000  # the first 50,000 MNIST training images (the rest: validation)
 BATCH_SIZE = 64      # as unet-mnist-gauss: 782 updates an epoch
 LEARNING_RATE = 2e-3 # peak of the schedule, as unet-mnist-gauss
 WARMUP_STEPS = 200   # linear warm-up, then cosine decay to 0 over the remaining steps
