@@ -61,11 +61,11 @@ def run_note(result):
     jit = s["jit_compile"]
     versions = ", ".join(f"{k} {v}" for k, v in result["versions"].items() if v)
     flags = "**quick run (a few steps): not a measurement.** " if result["quick"] else ""
-    load = max(result["load_average_at_start"][0], result.get("load_average_at_end", [0])[0])
+    load = result["load_average_at_start"][0]  # at the end it counts the run's own work
     if p["device"].replace("cuda", "gpu") != result["device"]:
         flags += f"**the PyTorch peer ran on {p['device']}, Keras on {result['device']}: ratios not comparable.** "
     if load > 0.5 * m["cpu_count"]:
-        flags += (f"**the machine was busy (load average up to {load:g} on {m['cpu_count']} cores): "
+        flags += (f"**the machine was busy (load average {load:g} on {m['cpu_count']} cores at the start): "
                   "not comparable.** ")
     return (f"- **{result['backend']}**: {flags}`{result['command']}`, {result['date']}; "
             f"{m['processor']}, {m['cpu_count']} CPU cores{', ' + m['gpu'] if m['gpu'] else ''} "

@@ -180,3 +180,33 @@ def test_cli(tmp_path, capsys):
     assert evaluation.main(argv) == 0
     assert os.path.isfile(tmp_path / "cli.json") and os.path.isfile(tmp_path / "cli.md")
     assert "total variation" in capsys.readouterr().out
+
+
+class _Shrink:
+    """A stand-in denoiser: pulls each pixel halfway to 0.5 (σ ignored)."""
+
+    def denoise(self, x, sigma=None):
+        return 0.5 * np.asarray(x) + 0.25
+
+
+@pytest.mark.parametrize("sizes", [[(8, 8)] * 3, [(8, 8), (6, 10), (12, 5)]])
+@pytest.mark.parametrize("max_val", [1.0, 255.0])
+def test_validation_psnr_is_the_protocol_figure(sizes, max_val):
+    """One batched call for images of one size, one call per image otherwise: the same
+    per-image PSNR, averaged, as the evaluation protocol (rounded to 8 bits at 255)."""
+    from keras_dae.callbacks import ValidationPSNR
+    from keras_dae.metrics import psnr_numpy
+
+    rng = np.random.default_rng(0)
+    images = [(rng.random(s + (1,)) * max_val).astype("float32") for s in sizes]
+    callback = ValidationPSNR(images, (0.1 * max_val,), seed=3, max_val=max_val)
+    callback.set_model(_Shrink())
+    logs = {}
+    callback.on_epoch_end(0, logs)
+    noisy = evaluation.add_gaussian_noise(images, 0.1 * max_val, 3)
+    expected = []
+    for clean, x in zip(images, noisy):
+        out = np.clip(_Shrink().denoise(x / max_val) * max_val, 0, max_val)
+        out = np.round(out) if max_val == 255.0 else out
+        expected.append(psnr_numpy(clean[None], out[None], max_val)[0])
+    np.testing.assert_allclose(logs[f"val_psnr@sigma={0.1 * max_val:g}"], np.mean(expected), rtol=1e-6)
