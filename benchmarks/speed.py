@@ -6,8 +6,8 @@
 
 For the zoo's U-Net (`zoo/unet-mnist-gauss`) and MLP stack (`zoo/sdae-mnist-mask`), on
 MNIST training images, training images/s four ways, each the median of `--repeats`
-`fit` calls of `--steps` batches, after a warm-up `fit` of `--warmup` batches (tracing,
-compilation) that is not timed:
+`fit` calls of `--steps` batches (the three Keras models in turn, round after round), after
+a warm-up `fit` of `--warmup` batches (tracing, compilation) that is not timed:
 
 1. keras-dae, corrupting: the recipe's model (`ResidualDAE` with AdditiveGaussian σ
    log-uniform in [0.01, 1]; for the MLP the whole `StackedDAE` 784-1000-1000-1000 as one
@@ -35,7 +35,7 @@ whose cost is one scalar per step); against fit alone (1,000 / the rate of (1)).
 `denoise` latency at batch 1 and 256 (median of several calls after two warm-up calls),
 against the bare network's `predict` and the PyTorch module's forward (NumPy in and out).
 
-Defaults: CPU 60 timed steps, 3 warm-up, 1 repeat, a 2,048-image epoch; GPU 200 steps,
+Defaults: CPU 20 timed steps, 3 warm-up, 5 rounds (median), a 2,048-image epoch; GPU 200 steps,
 5 warm-up, 3 repeats, a 10,240-image epoch; batch 64 (U-Net) and 128 (MLP), the recipes'.
 `jit_compile` is Keras' default ("auto") unless `--jit-compile`; the JSON records what it
 resolved to. `--quick` runs a few steps of everything (for the test; not a measurement).
@@ -68,7 +68,7 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 MARKDOWN = ROOT / "benchmarks" / "RESULTS.md"
 LATENCY_SIGMA = 0.3
 PSNR_DIGITS = 500      # zoo/unet-mnist-gauss/recipe.py: ValidationPSNR(x_val[:500], ...)
-DEFAULTS = {"cpu": dict(steps=60, warmup=3, repeats=1, epoch_images=2048, calls=(20, 5), call_warmup=2),
+DEFAULTS = {"cpu": dict(steps=20, warmup=3, repeats=5, epoch_images=2048, calls=(20, 5), call_warmup=2),
             "gpu": dict(steps=200, warmup=5, repeats=3, epoch_images=10240, calls=(50, 20), call_warmup=2),
             "quick": dict(steps=2, warmup=1, repeats=1, epoch_images=None, calls=(2, 1), call_warmup=1)}
 
@@ -292,21 +292,26 @@ def latency_ms(call, calls, warmup=2):
 
 # The Keras side.
 
-def keras_rates(model, x, y, batch_size, plan):
-    """Images/s of `model.fit(x, y)`: a warm-up fit, then `repeats` timed fits of
-    `steps` full batches each, each until its last step has finished on the device."""
+def keras_rates(jobs, batch_size, plan):
+    """Images/s of `model.fit(x, y)` for each `name: (model, x, y)`: a warm-up fit each,
+    then `repeats` rounds in which every model runs one timed fit of `steps` full batches
+    (each until its last step has finished on the device). Round-robin, so that a
+    slower spell of the machine (on 2 cores TensorFlow's thread pools alternate between
+    two speeds, ~2,900 and ~1,500 images/s for the MLP) falls on every model alike."""
     import keras
 
     head = lambda d, k: None if d is None else ([a[:k] for a in d] if isinstance(d, list) else d[:k])  # noqa: E731
     n = plan["steps"] * batch_size
-    model.fit(head(x, plan["warmup"] * batch_size), head(y, plan["warmup"] * batch_size),
-              batch_size=batch_size, epochs=1, verbose=0)
-    rates = []
+    for model, x, y in jobs.values():
+        model.fit(head(x, plan["warmup"] * batch_size), head(y, plan["warmup"] * batch_size),
+                  batch_size=batch_size, epochs=1, verbose=0)
+    rates = {name: [] for name in jobs}
     for _ in range(plan["repeats"]):
-        start = time.perf_counter()
-        model.fit(head(x, n), head(y, n), batch_size=batch_size, epochs=1, verbose=0)
-        keras.ops.convert_to_numpy(model.optimizer.iterations)  # waits for JAX's asynchronous steps
-        rates.append(n / (time.perf_counter() - start))
+        for name, (model, x, y) in jobs.items():
+            start = time.perf_counter()
+            model.fit(head(x, n), head(y, n), batch_size=batch_size, epochs=1, verbose=0)
+            keras.ops.convert_to_numpy(model.optimizer.iterations)  # waits for JAX's asynchronous steps
+            rates[name].append(n / (time.perf_counter() - start))
     return rates
 
 
@@ -382,10 +387,10 @@ def measure(args, argv):
     x_noisy, sigma, eps = gaussian_pairs(x, unet_recipe.SIGMA_RANGE)
     lr = unet_recipe.LEARNING_RATE
     model = compiled(unet_recipe.build(), lr=lr)
-    runs = {"keras_dae_corrupting": keras_rates(model, x, None, batch["unet"], plan),
-            "keras_dae_pairs": keras_rates(compiled(unet_recipe.build(), lr=lr), [x_noisy, sigma], x, batch["unet"], plan)}
     bare = compiled(unet_recipe.build().network, lr=lr, loss="mse")
-    runs["bare_keras"] = keras_rates(bare, [x_noisy, sigma], eps, batch["unet"], plan)
+    runs = keras_rates({"keras_dae_corrupting": (model, x, None),
+                        "keras_dae_pairs": (compiled(unet_recipe.build(), lr=lr), [x_noisy, sigma], x),
+                        "bare_keras": (bare, [x_noisy, sigma], eps)}, batch["unet"], plan)
     result["unet"] = {**{k: statistics.median(v) for k, v in runs.items()}, "pytorch": peer["unet"]["pytorch"],
                       "runs": {**runs, "pytorch": peer["unet"]["runs"]},
                       "params": {"keras": bare.count_params(), "pytorch": peer["unet"]["params"]}}
@@ -424,10 +429,10 @@ def measure(args, argv):
     # MLP stack.
     x = first(x_train, plan["steps"] * batch["mlp"])
     masked, lr = mlp_recipe.mask(x), mlp_recipe.LEARNING_RATE
-    runs = {"keras_dae_corrupting": keras_rates(compiled(mlp_recipe.build(), lr=lr), x, None, batch["mlp"], plan),
-            "keras_dae_pairs": keras_rates(compiled(mlp_recipe.build(), lr=lr), masked, x, batch["mlp"], plan)}
     bare = compiled(mlp_recipe.build().network, lr=lr, loss="binary_crossentropy")
-    runs["bare_keras"] = keras_rates(bare, masked, x, batch["mlp"], plan)
+    runs = keras_rates({"keras_dae_corrupting": (compiled(mlp_recipe.build(), lr=lr), x, None),
+                        "keras_dae_pairs": (compiled(mlp_recipe.build(), lr=lr), masked, x),
+                        "bare_keras": (bare, masked, x)}, batch["mlp"], plan)
     result["mlp"] = {**{k: statistics.median(v) for k, v in runs.items()}, "pytorch": peer["mlp"]["pytorch"],
                      "runs": {**runs, "pytorch": peer["mlp"]["runs"]},
                      "params": {"keras": bare.count_params(), "pytorch": peer["mlp"]["params"]}}
