@@ -126,6 +126,12 @@ def model_card(entry_or_metadata, eval_results=None):
                 f"encoder = keras_dae.load(\"{loader}\", part=\"encoder\")"]),
              f"model = keras.saving.load_model(\"hf://{repo}\")  # plain Keras, once keras_dae is imported",
              "```", ""]
+    body += ["## Files", "", "What the repository holds, and nothing else (no pickle, no path or "
+             "setting of the machine that published it):", "",
+             "- `config.json`: the model's Keras configuration (architecture, objective, corruption);",
+             "- `metadata.json`: the Keras version and date it was saved with;",
+             "- `model.weights.h5`: the weights (HDF5; no optimizer state);",
+             "- `README.md`: this card.", ""]
     creators = _DATASETS.get(dataset, (None, None))[1]
     body += ["## Licences", "", f"- Weights: {info.get('license') or 'apache-2.0'}.",
              f"- Training data: {data_name or 'see the recipe'}"

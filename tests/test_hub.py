@@ -374,3 +374,23 @@ def test_package_in_float16_halves_the_weights_and_loads_as_float32(tmp_path):
     assert not np.array_equal(outputs(loaded), outputs(model))  # rounded: it was really halved
     with pytest.raises(ValueError, match="weights_dtype='bfloat16'"):
         kd_hub.package(model, tmp_path / "x.keras", weights_dtype="bfloat16")
+
+
+def test_publishing_uploads_the_layout_and_nothing_of_the_machine(hub, tmp_path, monkeypatch):
+    """What reaches the Hub: exactly the files the card lists; none holds the token, a
+    local path or the user's environment; the token travels only as a request header."""
+    secret = "hf_NOT_A_REAL_TOKEN_0123456789"
+    monkeypatch.setenv("KERAS_DAE_TEST_SECRET", "env-value-that-must-not-leak")
+    source = tmp_path / "private-folder-of-alice" / "tiny.keras"
+    source.parent.mkdir()
+    functional_model(3).save(source)
+    sha = keras_dae.publish(str(source), "hf://zoo/tiny-publish", token=secret)
+    files = hub.files("zoo/tiny-publish", sha)
+    card = files["README.md"].decode()
+    listed = {line.split("`")[1] for line in card.split("## Files")[1].split("##")[0].splitlines()
+              if line.startswith("- `")}
+    assert set(files) == listed == {"config.json", "metadata.json", "model.weights.h5", "README.md"}
+    for name, data in files.items():
+        for leak in (secret, "private-folder-of-alice", str(tmp_path), os.path.expanduser("~"),
+                     "env-value-that-must-not-leak"):
+            assert leak.encode() not in data, f"{leak!r} in the uploaded {name}"
