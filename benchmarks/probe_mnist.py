@@ -58,7 +58,7 @@ def main():
 
     from keras_dae import hub
     from keras_dae.datasets import load_mnist
-    from keras_dae.evaluation import linear_probe
+    from keras_dae.probe import linear_probe
     from keras_dae.training import load_recipe
     from keras_dae.utils import write_results
 

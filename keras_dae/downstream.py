@@ -17,7 +17,7 @@ import math
 import keras
 import numpy as np
 
-from keras_dae.evaluation import linear_probe as linear_probe
+from keras_dae.probe import linear_probe as linear_probe
 
 __all__ = ["classifier", "fine_tune", "linear_probe", "mcnemar"]
 

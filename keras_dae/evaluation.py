@@ -25,15 +25,8 @@ Gaussian denoising protocol (`evaluate`):
    Classical rows are cached on disk (`$KERAS_DAE_CACHE`, else `~/.cache/keras_dae/eval`),
    keyed by data set, split, sigma, seed, image count, parameter grid and package versions.
 
-Inpainting protocol (`evaluate_inpainting`): fixed masks drawn from `default_rng(seed)`:
-`"block12"` one 12x12 block at a uniform position, `"random50"` each pixel missing with
-probability 0.5. A mask is 1 where the pixel is missing; the model gets the image with those
-pixels set to 0 and the mask, `model.inpaint(x, mask)`. PSNR is reported inside the masked
-region and over the whole image, beside scikit-image's biharmonic inpainting, each from the
-mean squared error over all the set's pixels in question (pooled, not a mean of per-image
-PSNRs: a hole on a digit's blank background that a method fills with exact zeros has an
-infinite PSNR of its own, and would make the mean infinite). Inpainting protocol version 2;
-version 1 averaged per-image values.
+The inpainting protocol (`evaluate_inpainting`, `make_masks`) is in `keras_dae.inpainting`
+and the linear probe (`linear_probe`) in `keras_dae.probe`; both are also reached from here.
 """
 
 import argparse
@@ -49,11 +42,10 @@ import numpy as np
 
 from keras_dae import baselines as baselines_lib
 from keras_dae import datasets
-from keras_dae.metrics import psnr_masked_numpy, psnr_numpy, ssim_numpy
+from keras_dae.metrics import psnr_numpy, ssim_numpy
 from keras_dae.utils import atomic_write
 
 PROTOCOL_VERSION = 1
-INPAINTING_PROTOCOL_VERSION = 2  # 2: PSNRs pooled over the set (1: per-image mean)
 DEFAULT_BASELINES = ("bm3d", "nlm", "tv", "wavelet", "wiener")
 _NATURAL = {"bsd68", "set12"}
 _KERAS = set(datasets.KERAS_DATASETS)
@@ -289,6 +281,8 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
     >>> result.save("results", "mnist-gaussian")
     """
     if corruption == "inpainting":
+        from keras_dae.inpainting import evaluate_inpainting
+
         return evaluate_inpainting(model_or_name, dataset, seed=seed, num_images=num_images,
                                    split=split, use_cache=use_cache, verbose=verbose)
     if corruption != "gaussian":
@@ -359,135 +353,6 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
     return result
 
 
-def make_masks(kind, shape, seed=0):
-    """Protocol masks, `(N, H, W, 1)` float32, 1 where a pixel is missing.
-
-    Args:
-        kind: `"block<K>"` (one KxK block at a uniform position, e.g. `"block12"`) or
-            `"random<P>"` (each pixel missing with probability P %, e.g. `"random50"`).
-        shape: `(N, H, W)` or `(N, H, W, C)` of the images.
-        seed: seed of `np.random.default_rng`.
-
-    Example:
-    >>> masks = make_masks("block12", (10, 28, 28, 1), seed=0)
-    """
-    rng = np.random.default_rng(seed)
-    n, h, w = shape[:3]
-    masks = np.zeros((n, h, w, 1), "float32")
-    if kind.startswith("block") and kind[5:].isdigit() and 0 < int(kind[5:]) <= min(h, w):
-        k = int(kind[5:])
-        rows, cols = rng.integers(0, h - k + 1, n), rng.integers(0, w - k + 1, n)
-        for m, r, c in zip(masks, rows, cols):
-            m[r : r + k, c : c + k] = 1.0
-        return masks
-    if kind.startswith("random") and kind[6:].isdigit() and 0 < int(kind[6:]) < 100:
-        return (rng.random((n, h, w, 1)) < int(kind[6:]) / 100).astype("float32")
-    raise ValueError(f"`kind` must be 'block<K>' or 'random<P>'. Received: kind={kind!r}")
-
-
-def evaluate_inpainting(model_or_name=None, dataset="mnist", masks=("block12", "random50"),
-                        seed=0, num_images=None, split="test", use_cache=True, verbose=True):
-    """Inpainting table: masked input, the model's `inpaint(x, mask)`, biharmonic.
-
-    Args:
-        model_or_name: object with `inpaint(x, mask)` (both `(N, H, W, C)` in [0, 1], mask 1
-            where missing), a zoo name, or `None`.
-        dataset: a `keras.datasets` image set.
-        masks: mask kinds, see `make_masks`.
-        seed: seed of the masks.
-        num_images: first images of the split only.
-        split: data split.
-        use_cache: cache the biharmonic rows.
-        verbose: print the table.
-
-    Returns:
-        An `EvaluationResult` with PSNR inside the mask (`psnr_masked`) and overall (`psnr`).
-
-    Example:
-    >>> evaluate_inpainting(my_model, "mnist", masks=("block12",), num_images=1000)
-    """
-    if dataset not in _KERAS:
-        raise ValueError(f"`dataset` must be one of {sorted(_KERAS)}. Received: "
-                         f"dataset={dataset!r}")
-    clean, max_val = load_eval_images(dataset, split, num_images)
-    model, label = _resolve(model_or_name) if model_or_name is not None else (None, None)
-    rows = []
-    for kind in masks:
-        m = make_masks(kind, clean.shape, seed)
-        x = clean * (1 - m)
-        outputs = {"masked": lambda: x, "biharmonic": lambda: baselines_lib.inpaint_biharmonic(
-            x, m)}
-        if model is not None:
-            import keras
-
-            outputs[label] = lambda: np.concatenate([keras.ops.convert_to_numpy(
-                model.inpaint(x[i : i + 256], m[i : i + 256])) for i in range(0, len(x), 256)])
-        for method, fn in outputs.items():
-            def compute(method=method, fn=fn):
-                start = time.perf_counter()
-                out = np.clip(fn(), 0, max_val)
-                return {"method": method, "condition": kind, "num_images": len(clean),
-                        "metrics": {"psnr_masked": float(psnr_masked_numpy(clean, out, m, max_val, pooled=True)),
-                                    "psnr": float(psnr_masked_numpy(clean, out, np.ones_like(m), max_val,
-                                                                    pooled=True))},
-                        "params": {}, "seconds": time.perf_counter() - start}
-
-            key = {"protocol": INPAINTING_PROTOCOL_VERSION, "dataset": dataset, "split": split,
-                   "mask": kind, "seed": seed, "num_images": len(clean), "method": method,
-                   "versions": {"numpy": np.__version__,
-                                "scikit-image": versions()["scikit-image"]}}
-            cacheable = use_cache and method == "biharmonic"
-            rows.append(_cached(cache_dir() if cacheable else None, key, compute))
-    meta = {"protocol": "Inpainting with fixed seeded masks (1 = missing).",
-            "dataset": dataset, "split": split, "corruption": "inpainting", "seed": seed,
-            "masks": list(masks), "num_images": len(clean), "model": label,
-            "versions": versions()}
-    result = EvaluationResult(rows, meta)
-    if verbose:
-        print(result.to_markdown())
-    return result
-
-
-def linear_probe(encoder, x_train, y_train, x_test, y_test, batch_size=256, max_iter=1000,
-                 standardize=True):
-    """Test accuracy of a logistic regression on frozen, standardized encoder features.
-
-    Args:
-        encoder: a Keras model or callable mapping images to features.
-        x_train, y_train: images and labels the classifier is fitted on.
-        x_test, y_test: images and labels it is scored on.
-        batch_size: batch size of the feature extraction.
-        max_iter: iterations of the solver.
-        standardize: bool, scale each feature to zero mean and unit variance (fitted on
-            `x_train`). Raw pixels do better without it (the near-constant border pixels
-            are otherwise blown up); learned codes converge faster with it.
-
-    Returns:
-        The test accuracy, a float.
-
-    Example:
-    >>> acc = linear_probe(model.encoder, x_train[:10000], y_train[:10000], x_test, y_test)
-    """
-    import keras
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    def features(x):
-        out = [keras.ops.convert_to_numpy(encoder(x[i : i + batch_size], training=False)
-                                          if isinstance(encoder, keras.Model)
-                                          else encoder(x[i : i + batch_size]))
-               for i in range(0, len(x), batch_size)]
-        return np.concatenate(out).reshape(len(x), -1)
-
-    train, test = features(x_train), features(x_test)
-    if standardize:
-        scaler = StandardScaler().fit(train)
-        train, test = scaler.transform(train), scaler.transform(test)
-    clf = LogisticRegression(max_iter=max_iter)
-    clf.fit(train, y_train)
-    return float(clf.score(test, y_test))
-
-
 # Average PSNR (dB) on BSD68, gray, AWGN, as published: Zhang et al. (2017), "Beyond a
 # Gaussian Denoiser", Table 2 (BM3D, DnCNN-S, DnCNN-B) and Zhang et al. (2018), FFDNet.
 PUBLISHED_BSD68 = {
@@ -546,3 +411,16 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def __getattr__(name):
+    # The protocols that live in their own modules, reachable as before.
+    if name in ("make_masks", "evaluate_inpainting", "INPAINTING_PROTOCOL_VERSION"):
+        from keras_dae import inpainting
+
+        return getattr(inpainting, name)
+    if name == "linear_probe":
+        from keras_dae import probe
+
+        return probe.linear_probe
+    raise AttributeError(f"module 'keras_dae.evaluation' has no attribute {name!r}")
