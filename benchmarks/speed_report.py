@@ -29,7 +29,8 @@ def rows(result):
     """`[(label, cell)]` of one run; label None for a section heading."""
     out = []
     for section, title in SECTIONS.items():
-        r = result[section]
+        r = dict(result[section])
+        r.update({k: max(v) for k, v in r.get("runs", {}).items()})  # best round (speed.py's docstring)
         out.append((None, title))
         out.append(("batch size", str(result["settings"]["batch_size"][section])))
         for key, label in FIT_ROWS:
@@ -73,7 +74,7 @@ def run_note(result):
             f"{', %g at the end' % result['load_average_at_end'][0] if 'load_average_at_end' in result else ''}; "
             f"{versions}; "
             f"jit_compile {jit['requested']!r} → {jit.get('resolved')}; {s['steps']} timed steps after "
-            f"{s['warmup']} warm-up steps, median of {s['repeats']}; PyTorch peer on {p['device']}, "
+            f"{s['warmup']} warm-up steps, best of {s['repeats']} rounds; PyTorch peer on {p['device']}, "
             f"{p['threads']} threads, {'in this process' if p['in_process'] else 'in a child process'}; "
             f"recipe epoch: {e['train_images']:,} training images, val_loss on {e['val_images']:,} and PSNR on "
             f"{e['psnr_digits']:,} digits × {len(e['psnr_sigmas'])} σ (the recipe's 2,000 and 500 for "
