@@ -132,19 +132,18 @@ class ValidationPSNR(keras.callbacks.Callback):
     def _psnr(self, noisy, sigma):
         from keras_dae.metrics import psnr_numpy
 
-        if len({im.shape for im in self.clean}) == 1:  # one size (e.g. digits): one call
-            kwargs = {} if sigma is None else {"sigma": sigma / self.max_val}
-            out = np.clip(self.model.denoise(np.stack(noisy) / self.max_val, **kwargs) * self.max_val, 0, self.max_val)
-            if self.max_val == 255.0:
-                out = np.round(out)
-            return float(np.mean(psnr_numpy(np.stack(self.clean), out, self.max_val)))
+        kwargs = {} if sigma is None else {"sigma": sigma / self.max_val}
+        # Images of one size (e.g. digits) go through in one call, others one by one.
+        if len({im.shape for im in self.clean}) == 1:
+            groups = [(np.stack(self.clean), np.stack(noisy))]
+        else:
+            groups = [(clean[None], x[None]) for clean, x in zip(self.clean, noisy)]
         values = []
-        for clean, x in zip(self.clean, noisy):
-            kwargs = {} if sigma is None else {"sigma": sigma / self.max_val}
-            out = np.clip(self.model.denoise(x[None] / self.max_val, **kwargs)[0] * self.max_val, 0, self.max_val)
+        for clean, x in groups:
+            out = np.clip(self.model.denoise(x / self.max_val, **kwargs) * self.max_val, 0, self.max_val)
             if self.max_val == 255.0:
                 out = np.round(out)
-            values.append(psnr_numpy(clean[None], out[None], self.max_val)[0])
+            values.extend(psnr_numpy(clean, out, self.max_val))
         return float(np.mean(values))
 
     def on_epoch_end(self, epoch, logs=None):

@@ -341,7 +341,7 @@ class DAE(InferenceMixin, keras.Model):
         if replicas == 1 or not _is_arrays(x):
             return super().predict_on_batch(x)
         n, padded = _pad_batch(x, replicas)
-        return ops.convert_to_numpy(super().predict_on_batch(padded))[:n]
+        return super().predict_on_batch(padded)[:n]  # numpy, as Keras returns it
 
     def get_config(self):
         return {

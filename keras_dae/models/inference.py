@@ -9,7 +9,6 @@ and answered without one.
 
 import warnings
 
-import keras
 import numpy as np
 from keras import ops
 
@@ -153,7 +152,7 @@ class InferenceMixin:
         if radius is None or (tile_size is None and x.shape[1] * x.shape[2] <= tiling.DEFAULT_MAX_PIXELS):
             inputs = [x, sigma] if self.conditioned else x
             if len(x) <= batch_size:  # one batch: without predict's per-call set-up (50 → 6 ms on TF)
-                return np.asarray(keras.ops.convert_to_numpy(self.predict_on_batch(inputs)))
+                return np.asarray(self.predict_on_batch(inputs))
             return np.asarray(self.predict(inputs, batch_size=batch_size, verbose=0))
         tile = tile_size or tiling.DEFAULT_TILE
         per_call = max(1, tiling.DEFAULT_MAX_PIXELS // (tile * tile))
