@@ -128,12 +128,14 @@ class InpaintingDAE(DAE):
     @property
     def encoder(self):
         channels = self.network.outputs[0].shape[-1]
-        return encoder_model(self.network, pooled=True, mask_channels=channels)
+        return self._view(("encoder",), lambda: encoder_model(
+            self.network, pooled=True, mask_channels=channels))
 
     @property
     def spatial_encoder(self):
         channels = self.network.outputs[0].shape[-1]
-        return encoder_model(self.network, pooled=False, mask_channels=channels, name="spatial_encoder")
+        return self._view(("spatial_encoder",), lambda: encoder_model(
+            self.network, pooled=False, mask_channels=channels, name="spatial_encoder"))
 
     def get_config(self):
         config = super().get_config()
