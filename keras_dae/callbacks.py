@@ -1,6 +1,8 @@
 """Training callbacks: the progressive noise schedule (§6.2), validation PSNR per σ (and
-inside the mask, for inpainting), and the epoch sync that lets a resumed run draw the data
-an uninterrupted one would have."""
+inside the mask, for inpainting), validation on the moving average of the weights, and the
+epoch sync that lets a resumed run draw the data an uninterrupted one would have."""
+
+import contextlib
 
 import keras
 import numpy as np
@@ -17,6 +19,51 @@ def _find_gaussian(layer):
             if found is not None:
                 return found
     return None
+
+
+@contextlib.contextmanager
+def ema_weights(model):
+    """Puts the optimizer's moving average of the weights into `model` for the duration of
+    the `with` block, then the trained weights back (a no-op when the optimizer keeps no
+    average, `use_ema=False`, or has taken no step yet).
+
+    >>> model.compile(optimizer=keras.optimizers.Adam(1e-3, use_ema=True, ema_momentum=0.999))
+    >>> with ema_weights(model):
+    ...     x_hat = model.denoise(x_noisy)
+    """
+    optimizer = getattr(model, "optimizer", None)
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # a LossScaleOptimizer's
+    averages = getattr(optimizer, "_model_variables_moving_average", None)
+    if not (getattr(optimizer, "use_ema", False) and averages):
+        yield model
+        return
+    variables = optimizer._trainable_variables
+    trained = [keras.ops.convert_to_numpy(v) for v in variables]
+    for variable, average in zip(variables, averages):
+        # A copy: on JAX a step donates the buffers of the model's variables, and a buffer
+        # shared with the average would be deleted with them.
+        variable.assign(keras.ops.convert_to_numpy(average))
+    try:
+        yield model
+    finally:
+        for variable, value in zip(variables, trained):
+            variable.assign(value)
+
+
+class EvaluateWithEMA(keras.callbacks.Callback):
+    """Evaluates (`val_loss` in `fit`, `evaluate`) on the optimizer's moving average of the
+    weights, the weights `fit` ends with. Unlike `keras.callbacks.SwapEMAWeights` it copies
+    rather than swaps, so an interruption never leaves the average in place of the weights.
+    """
+
+    def on_test_begin(self, logs=None):
+        self._scope = ema_weights(self.model)
+        self._scope.__enter__()
+
+    def on_test_end(self, logs=None):
+        scope, self._scope = getattr(self, "_scope", None), None
+        if scope is not None:
+            scope.__exit__(None, None, None)
 
 
 class NoiseSchedule(keras.callbacks.Callback):
@@ -149,10 +196,11 @@ class ValidationPSNR(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        for s in self.sigmas:
-            logs[f"val_psnr@sigma={s:g}"] = self._psnr(self.noisy[s], s)
-            if self.blind:
-                logs[f"val_blind_psnr@sigma={s:g}"] = self._psnr(self.noisy[s], None)
+        with ema_weights(self.model):  # what `fit` ends with, when the optimizer keeps an average
+            for s in self.sigmas:
+                logs[f"val_psnr@sigma={s:g}"] = self._psnr(self.noisy[s], s)
+                if self.blind:
+                    logs[f"val_blind_psnr@sigma={s:g}"] = self._psnr(self.noisy[s], None)
 
 
 class ValidationInpaintingPSNR(keras.callbacks.Callback):
@@ -183,9 +231,10 @@ class ValidationInpaintingPSNR(keras.callbacks.Callback):
 
         if logs is None:
             return
-        for kind, mask in self.masks.items():
-            out = np.clip(self.model.inpaint(self.clean, mask), 0.0, 1.0)
-            logs[f"val_psnr_masked@mask={kind}"] = float(psnr_masked_numpy(self.clean, out, mask, pooled=True))
+        with ema_weights(self.model):
+            for kind, mask in self.masks.items():
+                out = np.clip(self.model.inpaint(self.clean, mask), 0.0, 1.0)
+                logs[f"val_psnr_masked@mask={kind}"] = float(psnr_masked_numpy(self.clean, out, mask, pooled=True))
 
 
 class SyncDatasetEpoch(keras.callbacks.Callback):

@@ -7,6 +7,8 @@ A recipe is a small Python file, `zoo/<name>/recipe.py`, that defines:
 - `ENTRY`: the registry fields that describe the model (architecture, objective,
   corruption, hf_repo, licences, description);
 - `build()`: the uncompiled objective model (a `keras_dae.models` model);
+- optionally `EMA_MOMENTUM`: keep an exponential moving average of the weights (the
+  optimizer's `use_ema`); validation measures it, and it is what is exported;
 - optionally `optimizer(total_steps)` (default: Adam at `LEARNING_RATE`), `callbacks()`,
   and `fit(model, x_train, x_val, epochs, callbacks)` returning a history dict, for
   training that is not one `model.fit` (e.g. greedy layer-wise pretraining); a `fit`
@@ -48,7 +50,7 @@ import keras
 import numpy as np
 
 from keras_dae import backend, datasets, hub, registry
-from keras_dae.callbacks import SyncDatasetEpoch
+from keras_dae.callbacks import EvaluateWithEMA, SyncDatasetEpoch
 from keras_dae.utils import atomic_write
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -77,13 +79,18 @@ def load_recipe(path):
     return module
 
 
-def warmup_cosine_adam(total_steps, peak, warmup_steps):
+def warmup_cosine_adam(total_steps, peak, warmup_steps, ema_momentum=None):
     """Adam with a linear warm-up to `peak` over `warmup_steps`, then cosine decay to 0 at
     `total_steps` (a recipe's `optimizer(total_steps)`; the schedule spans the whole run, so
-    a resumed run continues it where it stopped)."""
+    a resumed run continues it where it stopped); with `ema_momentum`, it also keeps an
+    exponential moving average of the weights (Keras' `use_ema`)."""
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, decay_steps=max(total_steps - warmup_steps, 1), warmup_target=peak, warmup_steps=warmup_steps)
-    return keras.optimizers.Adam(schedule)
+    return keras.optimizers.Adam(schedule, **_ema_kwargs(ema_momentum))
+
+
+def _ema_kwargs(ema_momentum):
+    return {} if ema_momentum is None else {"use_ema": True, "ema_momentum": float(ema_momentum)}
 
 
 def _hardware():
@@ -240,15 +247,22 @@ def _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images,
            install, export_dir, export_model):
     model = recipe.build()
     steps_per_epoch = len(x_train) if isinstance(x_train, keras.utils.PyDataset) else -(-len(x_train) // recipe.BATCH_SIZE)
+    ema = getattr(recipe, "EMA_MOMENTUM", None)
     if hasattr(recipe, "optimizer"):
         optimizer = recipe.optimizer(steps_per_epoch * epochs)
+        if ema is not None and not (optimizer.use_ema and optimizer.ema_momentum == ema):
+            raise ValueError(f"Recipe {recipe.NAME!r} sets EMA_MOMENTUM = {ema} but its `optimizer()` "
+                             f"does not keep that average (use_ema={optimizer.use_ema}, ema_momentum="
+                             f"{optimizer.ema_momentum}): pass `ema_momentum=EMA_MOMENTUM`.")
     else:
-        optimizer = keras.optimizers.Adam(recipe.LEARNING_RATE)
+        optimizer = keras.optimizers.Adam(recipe.LEARNING_RATE, **_ema_kwargs(ema))
     model.compile(optimizer=optimizer)
     part_log = _PartLog(out / "parts.json")
     # Order matters: the recipe's callbacks add their logs first, then the epoch is saved
-    # and logged, then the run may pause.
+    # and logged, then the run may pause. With an average of the weights, `val_loss` is
+    # measured on it (as `ValidationPSNR` is), and `fit` ends with it in the model.
     callbacks = [
+        *([EvaluateWithEMA()] if optimizer.use_ema else []),
         *getattr(recipe, "callbacks", lambda: [])(),
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
@@ -417,6 +431,10 @@ def _origin(recipe, run):
         where = f"{'; '.join(machines)}, in {len(parts)} parts (stopped and resumed from its checkpoint)"
     images = f", {run['images_seen']:,} training examples seen" if run.get("images_seen") else ""
     notes = "".join(f" Part {i}: {p['note']}." for i, p in enumerate(parts, start=1) if p.get("note"))
+    ema = getattr(recipe, "EMA_MOMENTUM", None)
+    if ema is not None:
+        final += (f"; the weights are an exponential moving average of the trained ones (momentum "
+                  f"{ema:g}), which the validation figures measure")
     text = (
         f"## Training run\n\nTrained with `keras-dae train zoo/{run['name']}` for {epochs} epochs"
         f"{'' if epochs == recipe.EPOCHS else f' (the recipe says {recipe.EPOCHS})'} "

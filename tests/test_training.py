@@ -65,7 +65,10 @@ def trained_weights(tmp_path):
     return [to_numpy(w) for w in model.weights]
 
 
-def test_a_paused_and_resumed_run_equals_an_uninterrupted_one(sandbox, tmp_path):
+@pytest.mark.parametrize("ema", [None, 0.9])
+def test_a_paused_and_resumed_run_equals_an_uninterrupted_one(sandbox, tmp_path, ema):
+    if ema is not None:  # the average of the weights is resumed too, and exported
+        sandbox.write_text(sandbox.read_text() + f"\nEMA_MOMENTUM = {ema}\n")
     training.train(sandbox, out=tmp_path / "whole", verbose=0, install=True)
     whole = trained_weights(tmp_path)
     assert not (tmp_path / "whole").exists()  # a finished run leaves no checkpoint
@@ -86,6 +89,19 @@ def test_a_paused_and_resumed_run_equals_an_uninterrupted_one(sandbox, tmp_path)
     card = (tmp_path / "zoo" / "conv-tiny-gauss" / "README.md").read_text()
     assert "in 2 parts" in card and "192 training examples seen" in card
     assert entry.metrics["val_mse"] == results["metrics"]["val_mse"]
+    assert ("moving average of the trained ones (momentum 0.9)" in card) == (ema is not None)
+
+
+def test_an_average_the_recipe_optimizer_does_not_keep_is_refused(sandbox, tmp_path):
+    sandbox.write_text(sandbox.read_text() + textwrap.dedent('''
+        EMA_MOMENTUM = 0.99
+
+        def optimizer(total_steps):
+            import keras
+            return keras.optimizers.Adam(1e-3)
+    '''))
+    with pytest.raises(ValueError, match="EMA_MOMENTUM = 0.99 but its `optimizer"):
+        training.train(sandbox, out=tmp_path / "run", verbose=0)
 
 
 def test_a_failed_export_leaves_the_installed_model_alone(sandbox, tmp_path):
