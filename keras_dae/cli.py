@@ -384,6 +384,24 @@ def _switch_backend(name):
     os.execve(sys.executable, [sys.executable, "-m", "keras_dae", *sys.argv[1:]], env)
 
 
+def _recipe_backend(recipe):
+    """The `BACKEND` a recipe declares (the one measured to train it fastest), read from its
+    source without running it (the backend must be chosen before Keras is imported)."""
+    import ast
+
+    path = os.path.join(recipe, "recipe.py") if os.path.isdir(recipe) else recipe
+    try:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return None  # `train` reports the recipe's problem itself
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "BACKEND" for t in node.targets)
+                and isinstance(node.value, ast.Constant) and node.value.value in ("jax", "tensorflow", "torch")):
+            return node.value.value
+    return None
+
+
 def _one_line(error):
     text = str(error).strip("'\"") if isinstance(error, KeyError) else str(error)
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
@@ -396,6 +414,12 @@ def main(argv=None):
         args.rest = extra + args.rest
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if (getattr(args, "command", None) == "train" and not args.backend and "KERAS_BACKEND" not in os.environ
+            and (fastest := _recipe_backend(args.recipe))):
+        # Neither --backend nor $KERAS_BACKEND: the recipe's measured fastest backend.
+        print(f"keras-dae: training on {fastest}, the recipe's BACKEND (--backend to choose another)",
+              file=sys.stderr)
+        args.backend = fastest
     if args.backend:
         _switch_backend(args.backend)
     if not args.command:

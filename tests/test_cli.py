@@ -1,5 +1,6 @@
 """The command line: the demo, the file verbs, and one-line errors with exit code 2."""
 
+import pathlib
 import subprocess
 import sys
 
@@ -7,6 +8,8 @@ import numpy as np
 from PIL import Image
 
 from keras_dae import cli
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_demo_denoises_with_the_default_zoo_model(tmp_path, capsys):
@@ -52,6 +55,26 @@ def test_list_prints_the_registry(capsys):
 def test_train_with_a_missing_recipe_is_a_usage_error(capsys):
     assert cli.main(["train", "zoo/no-such-entry"]) == 2
     assert "no recipe" in capsys.readouterr().err
+
+
+def test_train_defaults_to_the_recipe_backend(tmp_path, monkeypatch, capsys):
+    # Every trained recipe declares the backend measured fastest for it.
+    declared = {r.parent.name: cli._recipe_backend(str(r.parent)) for r in ROOT.glob("zoo/*/recipe.py")}
+    assert declared["unet-mnist-gauss"] == "torch" and declared["sdae-mnist-mask"] == "jax"
+    assert all(declared[name] for name in declared if name != "dncnn-bsd400-gauss25")  # converted
+
+    switched, trained = [], []
+    monkeypatch.setattr(cli, "_switch_backend", switched.append)
+    monkeypatch.setattr(cli, "train", lambda args: trained.append(args.recipe) or 0)
+    recipe = tmp_path / "recipe.py"
+    recipe.write_text('NAME = "x"\nBACKEND = "tensorflow"\n')
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    assert cli.main(["train", str(recipe)]) == 0
+    assert switched == ["tensorflow"] and "the recipe's BACKEND" in capsys.readouterr().err
+    assert cli.main(["--backend", "jax", "train", str(recipe)]) == 0  # --backend wins
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    assert cli.main(["train", str(recipe)]) == 0  # so does a backend the user set
+    assert switched == ["tensorflow", "jax"] and len(trained) == 3
 
 
 def test_push_with_a_bad_target_fails_in_one_line(capsys):

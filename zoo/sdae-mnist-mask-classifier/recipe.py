@@ -19,6 +19,8 @@ from keras_dae import datasets, downstream, hub, utils
 NAME = "sdae-mnist-mask-classifier"
 DATASET = "mnist"
 PRETRAINED = "sdae-mnist-mask"  # the pretrained stack (its own recipe: zoo/sdae-mnist-mask)
+BACKEND = "jax"      # `keras-dae train` default: the MLP stack trains fastest on JAX on 2 CPU
+                     # cores (5,864 images/s vs 3,951 torch, 3,704 TensorFlow; benchmarks/RESULTS.md)
 EPOCHS = 16          # fine-tuning; the training loss is flat (≈ 6e-4) from epoch 12 on
 BATCH_SIZE = 4       # the paper fine-tunes online (batch 1); smaller batches select better on
                      # validation (seed 0, best validation accuracy over the run, batch 64 / 16 / 8 / 4:

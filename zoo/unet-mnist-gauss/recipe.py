@@ -13,6 +13,8 @@ from keras_dae.callbacks import SyncDatasetEpoch, ValidationPSNR
 NAME = "unet-mnist-gauss"
 DATASET = "mnist"
 SIGMA_RANGE = (0.01, 1.0)  # the range; log-uniform, so each decade gets equal weight
+BACKEND = "torch"    # `keras-dae train` default: fastest end to end for this U-Net on 2 CPU cores
+                     # (5.8 s per 1,000 images vs 10.0 TensorFlow, 12.2 JAX; benchmarks/RESULTS.md)
 EPOCHS = 20          # the long run, trained across machines from zoo/unet-mnist-gauss/checkpoint
                      # (5 min an epoch on 2 cores with torch, measured on this run's first epoch:
                      # 168 images/s, ~1.7 h in all, in parts); set by the compute at hand, not
