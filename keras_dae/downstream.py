@@ -12,12 +12,15 @@ clf = keras.Sequential([encoder, keras.layers.Dense(10)])
 two classifiers' test errors differ beyond chance (paired, on the same test images).
 """
 
+import json
 import math
+import os
 
 import keras
 import numpy as np
 
 from keras_dae.probe import linear_probe as linear_probe
+from keras_dae.utils import atomic_write
 
 __all__ = ["classifier", "fine_tune", "linear_probe", "mcnemar"]
 
@@ -101,7 +104,7 @@ def _binomial_two_sided(k, n):
 
 
 def fine_tune(model, x_train, y_train, x_val, y_val, epochs=20, learning_rate=0.1, momentum=0.9,
-              batch_size=64, verbose=0):
+              batch_size=64, verbose=0, callbacks=None, checkpoint_dir=None):
     """Supervised fine-tuning with model selection on a validation set (Vincent et al. 2010).
 
     SGD with momentum, the learning rate decaying to 0 on a cosine over `epochs`; after
@@ -117,10 +120,16 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs=20, learning_rate=0.
         momentum: float, SGD momentum.
         batch_size: int.
         verbose: `fit` verbosity.
+        callbacks: more Keras callbacks for `fit` (e.g. `BackupAndRestore`, `CSVLogger`).
+        checkpoint_dir: a folder where the best epoch's weights and score are kept (written
+            atomically when an epoch beats them) rather than in memory, so that a run
+            resumed by a `BackupAndRestore` in `callbacks` still ends with the best epoch
+            of the whole run.
 
     Returns:
-        The `History`; `history.history["val_accuracy"]` is the selection curve and
-        `history.best_epoch` (1-based) the epoch whose weights the model now holds.
+        The `History`; `history.history["val_accuracy"]` is the selection curve (of the
+        epochs this call ran) and `history.best_epoch` (1-based) the epoch whose weights
+        the model now holds.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"`epochs` must be a positive int. Received: epochs={epochs!r}")
@@ -129,9 +138,47 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs=20, learning_rate=0.
     model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=momentum),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    best = keras.callbacks.EarlyStopping("val_accuracy", mode="max", patience=epochs,
-                                         restore_best_weights=True)
+    best = _KeepBest(checkpoint_dir)
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
-                        batch_size=batch_size, callbacks=[best], verbose=verbose)
-    history.best_epoch = int(np.argmax(history.history["val_accuracy"])) + 1
+                        batch_size=batch_size, callbacks=[best, *(callbacks or [])], verbose=verbose)
+    best.restore()
+    history.best_epoch = best.epoch
     return history
+
+
+class _KeepBest(keras.callbacks.Callback):
+    """Keeps the weights of the epoch with the highest `val_accuracy` (the first of equals),
+    in memory or, with `folder`, in `best.weights.h5` and `best.json` there; `restore()`
+    puts them back into the model."""
+
+    def __init__(self, folder=None):
+        super().__init__()
+        self.folder = None if folder is None else os.fspath(folder)
+        self.epoch, self.score, self._weights = None, -np.inf, None
+        if self.folder is not None and os.path.isfile(self._path("best.json")):
+            with open(self._path("best.json")) as f:
+                record = json.load(f)
+            self.epoch, self.score = record["epoch"], record["val_accuracy"]
+
+    def _path(self, name):
+        return os.path.join(self.folder, name)
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = float((logs or {}).get("val_accuracy", -np.inf))
+        if score <= self.score:
+            return
+        self.epoch, self.score = epoch + 1, score
+        if self.folder is None:
+            self._weights = self.model.get_weights()
+            return
+        os.makedirs(self.folder, exist_ok=True)
+        partial = self._path(f".{os.getpid()}.best.weights.h5")
+        self.model.save_weights(partial)
+        os.replace(partial, self._path("best.weights.h5"))
+        atomic_write(self._path("best.json"), json.dumps({"epoch": self.epoch, "val_accuracy": score}) + "\n")
+
+    def restore(self):
+        if self._weights is not None:
+            self.model.set_weights(self._weights)
+        elif self.folder is not None and os.path.isfile(self._path("best.weights.h5")):
+            self.model.load_weights(self._path("best.weights.h5"))

@@ -12,7 +12,9 @@ A recipe is a small Python file, `zoo/<name>/recipe.py`, that defines:
 - optionally `optimizer(total_steps)` (default: Adam at `LEARNING_RATE`), `callbacks()`,
   and `fit(model, x_train, x_val, epochs, callbacks)` returning a history dict, for
   training that is not one `model.fit` (e.g. greedy layer-wise pretraining); a `fit`
-  with a `labels` parameter also receives `(y_train, y_val)` (supervised recipes);
+  with a `labels` parameter also receives `(y_train, y_val)` (supervised recipes), one with
+  a `checkpoint_dir` parameter the run's checkpoint folder (a `fit` of several parts, e.g.
+  one per layer, records there what it has finished; the callbacks passed in resume the rest);
 - optionally `RESUMABLE = False` for a `fit` that is not one resumable `model.fit` (greedy
   layer-wise pretraining: one model per layer; fine-tuning that keeps its best epoch's
   weights in memory): `train` then refuses `budget_minutes` and starts such a run afresh
@@ -119,7 +121,8 @@ class PauseAtEpochEnd(keras.callbacks.Callback):
         self._longest = 0.0
 
     def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
+        if self._start is None:  # the budget spans every `fit` of a run (one per layer in greedy pretraining)
+            self._start = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
@@ -270,9 +273,11 @@ def _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images,
         PauseAtEpochEnd(None if budget_minutes is None else 60.0 * budget_minutes, str(out / "STOP")),
     ]
     if hasattr(recipe, "fit"):
-        supervised = "labels" in inspect.signature(recipe.fit).parameters
-        history = recipe.fit(model, x_train, x_val, epochs, callbacks,
-                             **({"labels": (y_train, y_val)} if supervised else {}))
+        parameters = inspect.signature(recipe.fit).parameters
+        extra = {"labels": (y_train, y_val)} if "labels" in parameters else {}
+        if "checkpoint_dir" in parameters:  # a fit of several parts records its progress there
+            extra["checkpoint_dir"] = out
+        history = recipe.fit(model, x_train, x_val, epochs, callbacks, **extra)
     else:
         batches = datasets.ArrayBatches(x_train, batch_size=recipe.BATCH_SIZE, seed=recipe.SEED)
         history = model.fit(
@@ -306,7 +311,9 @@ def _read_log(path):
         rows = list(csv.DictReader(f))
     rows = sorted({int(r["epoch"]): r for r in rows}.values(), key=lambda r: int(r["epoch"]))
     keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
-    return {k: [float(r[k]) for r in rows if r.get(k) not in (None, "")] for k in keys}
+    # CSVLogger writes "NA" for a `val_` column of a fit without validation data.
+    history = {k: [float(r[k]) for r in rows if r.get(k) not in (None, "", "NA")] for k in keys}
+    return {k: v for k, v in history.items() if v}
 
 
 def export(recipe, model, train_seconds, epochs, history, num_eval_images=None, parts=None,

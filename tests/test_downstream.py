@@ -65,6 +65,49 @@ def test_fine_tune_keeps_the_best_validation_epoch():
         downstream.fine_tune(clf, x, y, xv, yv, epochs=0)
 
 
+class _Kill(keras.callbacks.Callback):
+    """Stands for a killed process: raises after epoch `after` was saved."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.after:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_fine_tuning_resumes_and_keeps_the_best_epoch_of_the_whole_run(tmp_path):
+    x, y = load_mnist("train", num_images=512)
+    xv, yv = load_mnist("val", num_images=256)
+    folder = tmp_path / "checkpoint"
+    callbacks = lambda: [keras.callbacks.BackupAndRestore(str(folder / "backup")),  # noqa: E731
+                         keras.callbacks.CSVLogger(str(folder / "log.csv"), append=True)]
+    keras.utils.set_random_seed(0)
+    clf = downstream.classifier(tiny_stack().encoder)
+    folder.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        downstream.fine_tune(clf, x, y, xv, yv, epochs=5, learning_rate=0.5, batch_size=32,
+                             callbacks=[*callbacks(), _Kill(after=3)], checkpoint_dir=folder)
+    first = json.loads((folder / "best.json").read_text())
+    assert first["epoch"] in (1, 2, 3)
+
+    keras.utils.clear_session()  # a fresh process: the model as the recipe builds it
+    keras.utils.set_random_seed(0)
+    clf = downstream.classifier(tiny_stack().encoder)
+    history = downstream.fine_tune(clf, x, y, xv, yv, epochs=5, learning_rate=0.5, batch_size=32,
+                                   callbacks=callbacks(), checkpoint_dir=folder)
+    assert len(history.history["val_accuracy"]) == 2  # epochs 4 and 5 only
+    with open(folder / "log.csv") as f:
+        rows = [line.split(",") for line in f.read().split()[1:]]
+    header = open(folder / "log.csv").readline().strip().split(",")
+    assert [int(r[0]) for r in rows] == [0, 1, 2, 3, 4]
+    curve = [float(r[header.index("val_accuracy")]) for r in rows]
+    best = int(np.argmax(curve)) + 1  # over both parts
+    assert history.best_epoch == best == json.loads((folder / "best.json").read_text())["epoch"]
+    assert clf.evaluate(xv, yv, verbose=0)[1] == pytest.approx(max(curve), abs=1e-6)
+
+
 def test_mcnemar_counts_and_exact_p_value():
     y = np.zeros(20, int)
     a = np.zeros(20, int)

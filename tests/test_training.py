@@ -330,3 +330,73 @@ def test_a_recipe_that_cannot_resume_refuses_a_budget(sandbox, tmp_path):
     with pytest.raises(ValueError, match="cannot pause and resume") as info:
         training.train(sandbox, out=tmp_path / "ck", verbose=0, budget_minutes=5)
     assert "budget_minutes=5" in str(info.value)
+
+
+STACKED_RECIPE = '''
+import keras
+import numpy as np
+from keras_dae import layers, models
+
+NAME = "sdae-tiny-mask"
+DATASET = "tiny"
+EPOCHS = 2           # per layer
+BATCH_SIZE = 16
+LEARNING_RATE = 1e-2
+SEED = 0
+ENTRY = {"architecture": "tiny stack", "objective": "StackedDAE", "corruption": "masking",
+         "hf_repo": "test/sdae-tiny-mask"}
+
+
+def data(num_train_images=None):
+    x = np.random.default_rng(0).random((80, 16)).astype("float32")
+    return (x[:64], None), (x[64:], None)
+
+
+def build():
+    return models.StackedDAE((16, 8, 6, 4), corruption=layers.MaskingNoise(0.25, seed=SEED), name=NAME)
+
+
+def fit(model, x_train, x_val, epochs, callbacks, checkpoint_dir):
+    model.pretrain(x_train, epochs_per_layer=epochs, batch_size=BATCH_SIZE,
+                   optimizer=lambda: keras.optimizers.Adam(LEARNING_RATE),
+                   callbacks=callbacks, checkpoint_dir=checkpoint_dir, seed=SEED)
+    return {}
+
+
+def evaluate(model, num_images=None):
+    x = data()[1][0]
+    return {"val_mse": float(np.mean((model.denoise(x) - x) ** 2))}, "table", {"x": x[:2]}
+'''
+
+
+def test_greedy_pretraining_paused_in_and_between_layers_resumes_exactly(sandbox, tmp_path):
+    # A recipe with its own `fit` (one `fit` per layer) honours train's callbacks: paused
+    # after every epoch the budget allows (inside layer 1, inside layer 2 right after
+    # layer 1 ended, inside layer 3), it ends with the weights of an uninterrupted run.
+    recipe = sandbox.parent.parent / "sdae-tiny-mask" / "recipe.py"
+    recipe.parent.mkdir()
+    recipe.write_text(textwrap.dedent(STACKED_RECIPE))
+    weights = lambda: [to_numpy(w) for w in keras_dae.load(  # noqa: E731
+        str(tmp_path / "weights" / "sdae-tiny-mask.keras"), compile=False).weights]
+    try:
+        training.train(recipe, out=tmp_path / "whole", verbose=0, install=True)
+        whole = weights()
+        out, pauses = tmp_path / "split", 0
+        while True:
+            keras.utils.clear_session()  # as a fresh process would start
+            try:
+                training.train(recipe, out=out, verbose=0, budget_minutes=0, install=True)
+                break
+            except training.TrainingPaused:
+                pauses += 1
+                assert json.loads((out / "pretrain.json").read_text())["layers_done"] == pauses - 1 \
+                    if (out / "pretrain.json").is_file() else pauses == 1
+        assert pauses == 3
+        for a, b in zip(whole, weights()):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+        results = json.loads((tmp_path / "zoo" / "sdae-tiny-mask" / "results.json").read_text())
+        assert len(results["parts"]) == 4 and len(results["history"]["loss"]) == 6  # one row per epoch
+    finally:
+        if "sdae-tiny-mask" in registry.list_models():
+            registry.unregister("sdae-tiny-mask")
+        sys.modules.pop("keras_dae_recipe_sdae_tiny_mask", None)

@@ -1,5 +1,9 @@
 """`StackedDAE`: greedy layer-wise pretraining of a stack of DAEs (Vincent et al., 2010)."""
 
+import json
+import os
+import shutil
+
 import keras
 import numpy as np
 
@@ -68,9 +72,14 @@ class StackedDAE(DAE):
         return keras.Model(inputs, out, name=f"layer_{k}_dae"), keras.Model(inputs, code)
 
     def pretrain(self, x, epochs_per_layer=10, corruption=None, optimizer="adam",
-                 batch_size=128, loss=None, verbose=0):
+                 batch_size=128, loss=None, verbose=0, callbacks=None, checkpoint_dir=None, seed=None):
         """Greedy layer-wise pretraining: layer k is trained as a DAE on the clean codes
         of layers 1 … k−1 (each layer's input corrupted by its own copy of `corruption`).
+
+        Epochs are numbered across the layers: layer k trains epochs (k−1)·E … k·E − 1 of
+        the whole pretraining (E = `epochs_per_layer`), so that `callbacks` see one run: a
+        `CSVLogger` logs one row per epoch of it, and a `keras.callbacks.BackupAndRestore`
+        resumes inside the layer it stopped in.
 
         Args:
             x: clean training data.
@@ -83,15 +92,32 @@ class StackedDAE(DAE):
             loss: the loss of each layer's DAE; defaults to the model's for layer 1 and,
                 above, to `"bce"` for sigmoid codes and `"mse"` otherwise.
             verbose: `fit` verbosity.
+            callbacks: Keras callbacks passed to every layer's `fit`.
+            checkpoint_dir: a folder where each finished layer is recorded (the stack's
+                weights and the count of finished layers, written atomically at the end of
+                the layer's last epoch). The same call with the same folder after an
+                interruption continues after the last finished layer (and, with a
+                `BackupAndRestore` in `callbacks`, from its last finished epoch).
+            seed: an integer makes each epoch's batch order a fixed function of (seed,
+                epoch) (`keras_dae.datasets.ArrayBatches`), so that a resumed pretraining
+                sees the batches an uninterrupted one would; default: `fit`'s shuffling.
 
         Returns:
-            A list with each layer's `History`.
+            A list with each layer's `History` (None for a layer finished by an earlier,
+            interrupted call).
         """
+        epochs = int(epochs_per_layer)
         codes = np.asarray(x, "float32").reshape(len(x), -1)
         corruption = corruption or self.corruption
+        callbacks = list(callbacks or [])
+        done = _finished_layers(self, checkpoint_dir, epochs)
         histories = []
         for k in range(1, len(self.widths)):
             network, encode = self._layer_network(k)
+            if k <= done:  # trained by an interrupted earlier call; its weights are loaded
+                histories.append(None)
+                codes = np.asarray(encode.predict(codes, batch_size=1024, verbose=0))
+                continue
             layer_loss = loss or (self.reconstruction_loss if k == 1 else
                                   ("bce" if self.activation == "sigmoid" else "mse"))
             layer_dae = DAE(
@@ -99,8 +125,18 @@ class StackedDAE(DAE):
                 value_range=self.value_range if k == 1 else None,
             )
             layer_dae.compile(optimizer=_fresh_optimizer(optimizer))
-            histories.append(layer_dae.fit(codes, epochs=epochs_per_layer, batch_size=batch_size,
-                                           verbose=verbose))
+            _drop_backups_before(callbacks, (k - 1) * epochs)
+            recorder = [] if checkpoint_dir is None else [_LayerFinished(self, checkpoint_dir, k, epochs)]
+            if seed is None:
+                data, kwargs = codes, {"batch_size": batch_size}
+            else:
+                from keras_dae.callbacks import SyncDatasetEpoch
+                from keras_dae.datasets import ArrayBatches
+
+                data = ArrayBatches(codes, batch_size=batch_size, seed=seed)
+                kwargs, recorder = {"shuffle": False}, [SyncDatasetEpoch(data), *recorder]
+            histories.append(layer_dae.fit(data, initial_epoch=(k - 1) * epochs, epochs=k * epochs,
+                                           verbose=verbose, callbacks=recorder + callbacks, **kwargs))
             codes = np.asarray(encode.predict(codes, batch_size=1024, verbose=0))
         return histories
 
@@ -118,6 +154,59 @@ def layer_corruption(corruption, k):
     if corruption.seed is not None:
         config["config"]["seed"] = corruption.seed + k - 1
     return keras.saving.deserialize_keras_object(config)
+
+
+_STATE, _WEIGHTS = "pretrain.json", "pretrain.weights.h5"
+
+
+class _LayerFinished(keras.callbacks.Callback):
+    """At the end of layer k's last epoch, records the stack's weights, then the count of
+    finished layers (each file written to a temporary name, then renamed)."""
+
+    def __init__(self, stack, folder, k, epochs_per_layer):
+        super().__init__()
+        self.stack, self.folder, self.k, self.epochs = stack, str(folder), k, epochs_per_layer
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 != self.k * self.epochs:
+            return
+        from keras_dae.utils import atomic_write
+
+        os.makedirs(self.folder, exist_ok=True)
+        partial = os.path.join(self.folder, f".{os.getpid()}.{_WEIGHTS}")
+        self.stack.network.save_weights(partial)
+        os.replace(partial, os.path.join(self.folder, _WEIGHTS))
+        atomic_write(os.path.join(self.folder, _STATE),
+                     json.dumps({"layers_done": self.k, "epochs_per_layer": self.epochs}) + "\n")
+
+
+def _finished_layers(stack, folder, epochs_per_layer):
+    """The layers an interrupted earlier `pretrain` into `folder` finished (their weights
+    loaded into `stack`), or 0."""
+    state = None if folder is None else os.path.join(str(folder), _STATE)
+    if state is None or not os.path.isfile(state):
+        return 0
+    with open(state) as f:
+        record = json.load(f)
+    if record["epochs_per_layer"] != epochs_per_layer:
+        raise ValueError(
+            f"{folder} holds a pretraining of {record['epochs_per_layer']} epochs per layer; "
+            f"remove it to start afresh. Received: epochs_per_layer={epochs_per_layer}")
+    stack.network.load_weights(os.path.join(str(folder), _WEIGHTS))
+    return int(record["layers_done"])
+
+
+def _drop_backups_before(callbacks, first_epoch):
+    """Removes a `BackupAndRestore` checkpoint left by an earlier layer (its epoch count is
+    at most `first_epoch`): it holds another layer's model, not this one's."""
+    for callback in callbacks:
+        if not isinstance(callback, keras.callbacks.BackupAndRestore):
+            continue
+        metadata = os.path.join(callback.backup_dir, "training_metadata.json")
+        if os.path.isfile(metadata):
+            with open(metadata) as f:
+                if json.load(f)["epoch"] <= first_epoch:
+                    shutil.rmtree(callback.backup_dir)
 
 
 def _fresh_optimizer(optimizer):

@@ -28,7 +28,6 @@ BATCH_SIZE = 4       # the paper fine-tunes online (batch 1); smaller batches se
 LEARNING_RATE = 0.025  # SGD, momentum 0.9, cosine decay to 0; batch 64 / 16 / 8 took 0.1 / 0.1 / 0.05
 MOMENTUM = 0.9
 SEED = 0             # the head's initialization and the shuffling
-RESUMABLE = False    # the best validation epoch's weights are kept in memory; a killed run starts afresh
 WEIGHTS_DTYPE = "float16"  # 11 MB instead of 22 MB of package; the card gives the cost, measured
 
 ENTRY = {
@@ -56,13 +55,16 @@ def build():
 
 
 def fit(model, x_train, x_val, epochs, callbacks, labels, learning_rate=LEARNING_RATE,
-        batch_size=BATCH_SIZE, verbose=2):
+        batch_size=BATCH_SIZE, verbose=2, checkpoint_dir=None):
     """Fine-tunes `model` (also the benchmark's, for every condition and seed; its
-    randomly initialized control gets its own `learning_rate` and `batch_size`)."""
+    randomly initialized control gets its own `learning_rate` and `batch_size`). With
+    `train`'s callbacks and checkpoint folder, a killed run resumes after its last finished
+    epoch and still ends with the best validation epoch of the whole run."""
     y_train, y_val = labels
     history = downstream.fine_tune(model, x_train, y_train, x_val, y_val, epochs=epochs,
                                    learning_rate=learning_rate, momentum=MOMENTUM,
-                                   batch_size=batch_size, verbose=verbose)
+                                   batch_size=batch_size, verbose=verbose, callbacks=callbacks,
+                                   checkpoint_dir=checkpoint_dir)
     return {"val_accuracy": history.history["val_accuracy"], "loss": history.history["loss"],
             "best_epoch": [history.best_epoch]}
 
