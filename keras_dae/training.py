@@ -296,7 +296,7 @@ def _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images,
 def _finish(recipe, model, out, epochs, history, num_eval_images, install, export_dir):
     """Exports a finished run with the parts and log in `out`, then removes `out`."""
     parts = json.loads((out / "parts.json").read_text()) if (out / "parts.json").is_file() else []
-    history = _read_log(out / "log.csv") or history
+    history = {**(history or {}), **_read_log(out / "log.csv")}  # the log spans every part of the run
     entry = export(recipe, model, sum(p["seconds"] for p in parts), epochs, history, num_eval_images,
                    parts=parts, install=install, out=export_dir)
     shutil.rmtree(out, ignore_errors=True)
