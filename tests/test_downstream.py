@@ -165,3 +165,16 @@ def test_probe_benchmark_writes_its_table(tmp_path, monkeypatch):
     assert all(0.5 < row["accuracy"] <= 1.0 for row in rows.values()), rows
     markdown = (tmp_path / "probe.md").read_text()
     assert "| raw pixels, not standardized |" in markdown and "masking, ν = 0.25" in markdown
+
+
+@pytest.mark.parametrize("comparison, header", [
+    ("saltpepper-schedule", "| learning rate | epoch 1 | epoch 2 |"),
+    ("sdae-epochs", "| epochs per layer | masked-digit PSNR (dB) |"),
+])
+def test_choices_are_compared_on_validation_digits(comparison, header, tmp_path):
+    bench = load_benchmark("choices_mnist")
+    bench.main([comparison, "--fast", "--results", str(tmp_path / "choice")])
+    table = (tmp_path / "choice.md").read_text()
+    assert table.startswith(header) and "validation digits" in table and "test" not in table
+    rows = json.loads((tmp_path / "choice.json").read_text())["rows"]
+    assert len(rows) == 2

@@ -1,0 +1,153 @@
+"""Settings of the MNIST recipes, compared on the validation split (never the test set).
+
+Each comparison trains a recipe's own model (`build()`, data, batch size) under the
+alternatives and scores them on the 10,000 validation digits (the last 10,000 MNIST training
+images; the recipes train on the first 50,000):
+
+- `saltpepper-schedule`: `dae-mnist-saltpepper` with Adam at a constant rate against the
+  recipe's cosine decay to 0, each for the recipe's `EPOCHS`; validation PSNR of the
+  denoised digits at the recipe's rate (NumPy corruption, seed 1), every 10 epochs.
+- `sdae-epochs`: `sdae-mnist-mask` pretrained with 10 and with 30 epochs per layer; on
+  validation: PSNR of the reconstruction of masked digits (ν of the recipe, seed 1) and the
+  linear-probe accuracy of the top code (logistic regression fitted on the first 10,000
+  training images).
+
+Each comparison writes `benchmarks/results/choices_mnist_<name>.{json,md}`; the recipes'
+comments quote them.
+
+    KERAS_BACKEND=jax python benchmarks/choices_mnist.py saltpepper-schedule
+    KERAS_BACKEND=jax python benchmarks/choices_mnist.py sdae-epochs
+"""
+
+import argparse
+import pathlib
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+VAL_SEED = 1  # the NumPy seed of the validation corruptions (the recipes' test seed is 0)
+
+
+def _data(fast):
+    from keras_dae.datasets import load_mnist
+
+    n_train, n_val = (512, 128) if fast else (None, None)
+    return load_mnist("train", num_images=n_train), load_mnist("val", num_images=n_val)
+
+
+def saltpepper_schedule(fast):
+    import keras
+    import numpy as np
+
+    from keras_dae import datasets, metrics
+    from keras_dae.callbacks import SyncDatasetEpoch
+    from keras_dae.training import load_recipe
+
+    recipe = load_recipe(ROOT / "zoo" / "dae-mnist-saltpepper")
+    (x_train, _), (x_val, _) = _data(fast)
+    noisy_val = recipe.corrupt(x_val, recipe.RATE, seed=VAL_SEED)
+    epochs, every = (2, 1) if fast else (recipe.EPOCHS, 10)
+    steps = epochs * -(-len(x_train) // recipe.BATCH_SIZE)
+    alternatives = {
+        "constant": lambda: keras.optimizers.Adam(recipe.LEARNING_RATE),
+        "cosine (the recipe)": lambda: recipe.optimizer(steps),
+    }
+    rows = {}
+    for label, make in alternatives.items():
+        keras.utils.set_random_seed(recipe.SEED)  # the same initial weights and noise for each
+        model = recipe.build()
+        model.compile(optimizer=make())
+        curve = {}
+
+        class Score(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if (epoch + 1) % every == 0:
+                    out = np.clip(self.model.denoise(noisy_val), 0.0, 1.0)
+                    curve[epoch + 1] = float(metrics.psnr_numpy(x_val, out).mean())
+                    print(f"{label}: epoch {epoch + 1}: {curve[epoch + 1]:.3f} dB", flush=True)
+
+        batches = datasets.ArrayBatches(x_train, batch_size=recipe.BATCH_SIZE, seed=recipe.SEED)
+        start = time.perf_counter()
+        model.fit(batches, epochs=epochs, shuffle=False, verbose=0,
+                  callbacks=[SyncDatasetEpoch(batches), Score()])
+        rows[label] = {"validation_psnr": curve, "seconds": round(time.perf_counter() - start, 1)}
+    marks = sorted(next(iter(rows.values()))["validation_psnr"])
+    lines = ["| learning rate | " + " | ".join(f"epoch {e}" for e in marks) + " |",
+             "|---|" + "---|" * len(marks)]
+    lines += [f"| {label} | " + " | ".join(f"{r['validation_psnr'][e]:.2f}" for e in marks) + " |"
+              for label, r in rows.items()]
+    lines += ["", f"`dae-mnist-saltpepper` ({recipe.build().count_params():,} parameters), Adam peak "
+              f"{recipe.LEARNING_RATE:g}, batch {recipe.BATCH_SIZE}, {len(x_train):,} training digits; "
+              f"validation PSNR (dB) of {len(x_val):,} validation digits with salt-and-pepper noise "
+              f"at rate {recipe.RATE} (NumPy seed {VAL_SEED}), outputs clipped, per image, averaged."]
+    return {"rows": rows, "epochs": epochs}, "\n".join(lines)
+
+
+def sdae_epochs(fast):
+    import keras
+    import numpy as np
+
+    from keras_dae import metrics
+    from keras_dae.probe import linear_probe
+    from keras_dae.training import load_recipe
+
+    recipe = load_recipe(ROOT / "zoo" / "sdae-mnist-mask")
+    (x_train, y_train), (x_val, y_val) = _data(fast)
+    masked_val = recipe.mask(x_val, seed=VAL_SEED)
+    probe_n = 200 if fast else 10_000
+    widths = (784, 32, 16) if fast else (784, 1000, 1000, 1000)
+    rows = {}
+    for epochs in ((1, 2) if fast else (10, 30)):
+        keras.utils.set_random_seed(recipe.SEED)
+        model = recipe.build(widths=widths)
+        start = time.perf_counter()
+        model.pretrain(x_train, epochs_per_layer=epochs, batch_size=recipe.BATCH_SIZE,
+                       optimizer=lambda: keras.optimizers.Adam(recipe.LEARNING_RATE))
+        seconds = time.perf_counter() - start
+        recon = np.clip(model.denoise(masked_val), 0.0, 1.0)
+        accuracy = linear_probe(model.encoder, x_train[:probe_n], y_train[:probe_n], x_val, y_val,
+                                max_iter=100 if fast else 1000)
+        rows[epochs] = {"validation_psnr": float(metrics.psnr_numpy(x_val, recon).mean()),
+                        "probe_accuracy": float(accuracy), "seconds": round(seconds, 1)}
+        print(f"{epochs} epochs per layer: {rows[epochs]}", flush=True)
+    lines = ["| epochs per layer | masked-digit PSNR (dB) | linear-probe accuracy | pretraining time |",
+             "|---|---|---|---|"]
+    lines += [f"| {e} | {r['validation_psnr']:.2f} | {100 * r['probe_accuracy']:.2f} % | {r['seconds'] / 60:.1f} min |"
+              for e, r in rows.items()]
+    lines += ["", f"`sdae-mnist-mask` ({'-'.join(map(str, widths))}), greedy pretraining, Adam "
+              f"{recipe.LEARNING_RATE:g}, batch {recipe.BATCH_SIZE}, {len(x_train):,} training digits; "
+              f"scored on {len(x_val):,} validation digits: reconstruction of digits masked with "
+              f"ν = {recipe.NU} (NumPy seed {VAL_SEED}), and a logistic-regression probe of the top code "
+              f"fitted on the first {probe_n:,} training digits."]
+    return {"rows": {str(k): v for k, v in rows.items()}}, "\n".join(lines)
+
+
+COMPARISONS = {"saltpepper-schedule": saltpepper_schedule, "sdae-epochs": sdae_epochs}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("comparison", choices=sorted(COMPARISONS))
+    parser.add_argument("--fast", action="store_true", help="tiny data and budget (tests)")
+    parser.add_argument("--results", default=None, help="output path without extension")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+
+    import keras
+
+    from keras_dae.utils import write_results
+
+    summary, markdown = COMPARISONS[args.comparison](args.fast)
+    summary.update(backend=keras.backend.backend(), comparison=args.comparison, fast=args.fast,
+                   date=time.strftime("%Y-%m-%d %H:%M"))
+    markdown += (f"\n\n`KERAS_BACKEND={keras.backend.backend()} python benchmarks/choices_mnist.py "
+                 f"{args.comparison}`, {summary['date']}.")
+    print(markdown)
+    base = args.results or RESULTS / f"choices_mnist_{args.comparison.replace('-', '_')}"
+    for path in write_results(base, summary, markdown):
+        print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()
