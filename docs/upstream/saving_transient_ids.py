@@ -16,7 +16,7 @@ the allocator's choice explicit (the `encoder` view is given the dead `decoder` 
 to show what follows.
 
 keras-dae's workaround: its models build each view once and keep it
-(`keras_dae.models.base._Views`), so nothing the walk visits dies during it
+(`keras_dae.models.views._Views`), so nothing the walk visits dies during it
 (tests/test_models.py::test_loading_keeps_alive_what_it_visits).
 
     KERAS_BACKEND=jax python docs/upstream/saving_transient_ids.py
