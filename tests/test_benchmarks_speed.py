@@ -82,3 +82,18 @@ def test_speed_quick_measures_everything_and_writes_results(torch_unet, tmp_path
     assert "quick run" in markdown and result["command"] in markdown
     assert "keras-dae overhead vs bare Keras, pairs" in markdown and "end to end / fit alone" in markdown
     assert not re.search(r"\b(nan|inf)\b", markdown)
+
+
+def test_precision_benchmark_times_the_three_policies(tmp_path):
+    import keras
+
+    precision = load_benchmark("precision")
+    precision.main(["--one", "--steps", "1", "--warmup", "1", "--repeats", "1", "--batch-size", "4",
+                    "--out", str(tmp_path)])
+    (result,) = [json.loads(p.read_text()) for p in tmp_path.glob("precision_*_*.json")]
+    assert result["backend"] == keras.backend.backend()
+    assert set(result["images_per_second"]) == {"float32", "mixed_bfloat16", "mixed_float16"}
+    assert all(v > 0 for v in result["images_per_second"].values())
+    table = next(tmp_path.glob("precision_*.md")).read_text()
+    assert "| mixed_float16 |" in table and "×)" in table
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
