@@ -129,6 +129,10 @@ def main(argv=None):
             junits[backend].append(junit)
             log = open(out / f"pytest-{name}.log", "w")
             env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1"}
+            # The cores are shared by `--jobs` processes: OpenMP pools (torch, BLAS) sized for
+            # the whole machine spin against each other (a torch test took 281 s instead of
+            # ~30 beside another shard, 2026-12-01).
+            env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(args.jobs, 1))))
             cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                    f"--junitxml={junit}", *pytest_args, *(os.fspath(f.relative_to(ROOT)) for f in group)]
             proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

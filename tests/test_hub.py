@@ -225,6 +225,35 @@ def test_part_encoder_returns_the_models_encoder(hub, tmp_path):
         keras_dae.load(plain, part="encoder")
 
 
+def test_a_damaged_file_in_the_hub_cache_is_never_loaded(packaged, hub, tmp_path):
+    # The pinned revision's weights, once cached, are truncated, then bit-flipped: either
+    # damage is caught by the SHA-256 of the registry, whatever huggingface_hub's cache says.
+    model = functional_model(11)
+    local = packaged("tiny-mnist-cache", model)
+    sha = keras_dae.publish("tiny-mnist-cache", "hf://zoo/tiny-mnist-cache")  # the archive's bytes
+    entry = packaged("tiny-mnist-cache", model, revision=sha, sha256=local.sha256)
+    (registry.WEIGHTS / entry.packaged).unlink()  # nothing packaged: the Hub revision loads
+    np.testing.assert_array_equal(outputs(keras_dae.load("tiny-mnist-cache")), outputs(model))
+    (cached,) = [p for p in (tmp_path / "hf-cache").rglob("model.weights.h5") if p.is_file()]
+    cached = cached.resolve()  # the blob behind the snapshot's link
+    good = cached.read_bytes()
+    for damaged in (good[: len(good) // 2], good[:100] + bytes([good[100] ^ 1]) + good[101:]):
+        cached.write_bytes(damaged)
+        with pytest.raises(kd_hub.IntegrityError, match="SHA-256 mismatch"):
+            keras_dae.load("tiny-mnist-cache")
+    cached.write_bytes(good)
+    np.testing.assert_array_equal(outputs(keras_dae.load("tiny-mnist-cache")), outputs(model))
+
+
+def test_a_file_holding_code_is_refused(tmp_path):
+    # safe_mode: a `.keras` file with a lambda (arbitrary code) does not load.
+    x = keras.Input((4,))
+    model = keras.Model(x, keras.layers.Lambda(lambda v: v * 2)(x))
+    model.save(tmp_path / "lambda.keras")
+    with pytest.raises(ValueError, match="lambda"):
+        keras_dae.load(tmp_path / "lambda.keras")
+
+
 def test_local_files_and_folders(tmp_path):
     model = functional_model(9)
     archive, folder = tmp_path / "m.keras", tmp_path / "layout"
