@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from keras_dae.probe import linear_probe as linear_probe
-from keras_dae.utils import atomic_write
+from keras_dae.utils import atomic_save, atomic_write
 
 __all__ = ["classifier", "fine_tune", "linear_probe", "mcnemar"]
 
@@ -172,9 +172,7 @@ class _KeepBest(keras.callbacks.Callback):
             self._weights = self.model.get_weights()
             return
         os.makedirs(self.folder, exist_ok=True)
-        partial = self._path(f".{os.getpid()}.best.weights.h5")
-        self.model.save_weights(partial)
-        os.replace(partial, self._path("best.weights.h5"))
+        atomic_save(self._path("best.weights.h5"), self.model.save_weights)
         atomic_write(self._path("best.json"), json.dumps({"epoch": self.epoch, "val_accuracy": score}) + "\n")
 
     def restore(self):

@@ -53,7 +53,7 @@ import numpy as np
 
 from keras_dae import backend, datasets, hub, registry
 from keras_dae.callbacks import EvaluateWithEMA, SyncDatasetEpoch
-from keras_dae.utils import atomic_write
+from keras_dae.utils import atomic_save, atomic_write
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent / "weights"
@@ -286,9 +286,7 @@ def _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images,
         ).history
     part_log.finish()
     if not export_model:
-        partial = out / f".{os.getpid()}.{TRAINED_FILE}"  # Keras names .keras files by suffix
-        model.save(partial)
-        os.replace(partial, out / TRAINED_FILE)
+        atomic_save(out / TRAINED_FILE, model.save)
         return None
     return _finish(recipe, model, out, epochs, history, num_eval_images, install, export_dir)
 
@@ -442,6 +440,13 @@ def _origin(recipe, run):
     if ema is not None:
         final += (f"; the weights are an exponential moving average of the trained ones (momentum "
                   f"{ema:g}), which the validation figures measure")
+    staged = getattr(recipe, "STAGES", None)
+    if staged and epochs == recipe.EPOCHS:
+        spans, first = [], 1
+        for stage in staged:
+            spans.append(f"epochs {first}–{first + stage.epochs - 1}: {stage.description}")
+            first += stage.epochs
+        final += f"; in {len(staged)} stages, each with its own optimizer ({'; '.join(spans)})"
     text = (
         f"## Training run\n\nTrained with `keras-dae train zoo/{run['name']}` for {epochs} epochs"
         f"{'' if epochs == recipe.EPOCHS else f' (the recipe says {recipe.EPOCHS})'} "

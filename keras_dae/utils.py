@@ -34,6 +34,24 @@ def atomic_write(path, data):
     return path
 
 
+def atomic_save(path, save):
+    """Like `atomic_write`, for writers that need a path: calls `save(tmp)` with a temporary
+    path beside `path` that keeps its name's suffixes (Keras picks the format by them), then
+    renames it over `path`; a failed save leaves the old file and no temporary one.
+
+    >>> atomic_save("out/best.weights.h5", model.save_weights)
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{os.getpid()}.{path.name}")
+    try:
+        save(str(tmp))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def marked_block(tag, text):
     """`text` between the markers `replace_block` finds again: `<!-- tag:begin -->` and
     `<!-- tag:end -->`, each on its own line."""

@@ -34,3 +34,11 @@ def mnist_path():
     if not path.exists():
         pytest.skip(f"MNIST not found at {path}; set KERAS_DAE_DATA")
     return path
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch):
+    """A tiny recipe in a throwaway zoo, for the tests of `keras-dae train` (tests/recipe_sandbox.py)."""
+    from tests.recipe_sandbox import make_sandbox
+
+    yield from make_sandbox(tmp_path, monkeypatch)

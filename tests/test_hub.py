@@ -254,6 +254,21 @@ def test_a_file_holding_code_is_refused(tmp_path):
         keras_dae.load(tmp_path / "lambda.keras")
 
 
+def test_a_file_naming_an_unregistered_class_is_refused(tmp_path):
+    # A class Keras cannot find among the registered ones (here: defined in this test and
+    # never registered) is not imported from wherever the file says it lives.
+    class Doubling(keras.layers.Layer):
+        def call(self, v):
+            return v * 2
+
+    x = keras.Input((8,))
+    keras.Model(x, Doubling()(x)).save(tmp_path / "custom.keras")
+    with pytest.raises(TypeError, match="Doubling"):
+        keras_dae.load(tmp_path / "custom.keras")
+    with keras.saving.custom_object_scope({"Doubling": Doubling}):  # the user vouches for the class
+        np.testing.assert_array_equal(outputs(keras_dae.load(tmp_path / "custom.keras")), 2 * X)
+
+
 def test_local_files_and_folders(tmp_path):
     model = functional_model(9)
     archive, folder = tmp_path / "m.keras", tmp_path / "layout"

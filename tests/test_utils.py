@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from keras_dae.utils import atomic_write, marked_block, replace_block, write_results
+from keras_dae.utils import atomic_save, atomic_write, marked_block, replace_block, write_results
 
 
 def test_atomic_write_bytes_text_and_callable(tmp_path):
@@ -28,6 +28,23 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["results.json"]
     with pytest.raises(TypeError, match="Received: int"):
         atomic_write(path, 3)
+
+
+def test_atomic_save_keeps_the_suffix_keras_needs_and_the_old_file_on_failure(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    path = atomic_save(tmp_path / "best.weights.h5", model.save_weights)  # Keras refuses other suffixes
+    model.load_weights(path)
+    before = path.read_bytes()
+
+    def fail(tmp):
+        model.save_weights(tmp)
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        atomic_save(path, fail)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["best.weights.h5"]
 
 
 def test_replace_block_keeps_the_rest_of_the_file(tmp_path):

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 
 import keras
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from keras_dae.layers import MaskingNoise
 from keras_dae.models.base import DAE, _deserialize
 from keras_dae.networks.mlp import TiedDense, mlp
+from keras_dae.stages import drop_backups_before
 
 
 @keras.saving.register_keras_serializable(package="keras_dae")
@@ -125,7 +125,7 @@ class StackedDAE(DAE):
                 value_range=self.value_range if k == 1 else None,
             )
             layer_dae.compile(optimizer=_fresh_optimizer(optimizer))
-            _drop_backups_before(callbacks, (k - 1) * epochs)
+            drop_backups_before(callbacks, (k - 1) * epochs)
             recorder = [] if checkpoint_dir is None else [_LayerFinished(self, checkpoint_dir, k, epochs)]
             if seed is None:
                 data, kwargs = codes, {"batch_size": batch_size}
@@ -170,12 +170,9 @@ class _LayerFinished(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 != self.k * self.epochs:
             return
-        from keras_dae.utils import atomic_write
+        from keras_dae.utils import atomic_save, atomic_write
 
-        os.makedirs(self.folder, exist_ok=True)
-        partial = os.path.join(self.folder, f".{os.getpid()}.{_WEIGHTS}")
-        self.stack.network.save_weights(partial)
-        os.replace(partial, os.path.join(self.folder, _WEIGHTS))
+        atomic_save(os.path.join(self.folder, _WEIGHTS), self.stack.network.save_weights)
         atomic_write(os.path.join(self.folder, _STATE),
                      json.dumps({"layers_done": self.k, "epochs_per_layer": self.epochs}) + "\n")
 
@@ -194,19 +191,6 @@ def _finished_layers(stack, folder, epochs_per_layer):
             f"remove it to start afresh. Received: epochs_per_layer={epochs_per_layer}")
     stack.network.load_weights(os.path.join(str(folder), _WEIGHTS))
     return int(record["layers_done"])
-
-
-def _drop_backups_before(callbacks, first_epoch):
-    """Removes a `BackupAndRestore` checkpoint left by an earlier layer (its epoch count is
-    at most `first_epoch`): it holds another layer's model, not this one's."""
-    for callback in callbacks:
-        if not isinstance(callback, keras.callbacks.BackupAndRestore):
-            continue
-        metadata = os.path.join(callback.backup_dir, "training_metadata.json")
-        if os.path.isfile(metadata):
-            with open(metadata) as f:
-                if json.load(f)["epoch"] <= first_epoch:
-                    shutil.rmtree(callback.backup_dir)
 
 
 def _fresh_optimizer(optimizer):
