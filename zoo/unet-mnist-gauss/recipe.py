@@ -15,12 +15,13 @@ DATASET = "mnist"
 SIGMA_RANGE = (0.01, 1.0)  # the issue's range; log-uniform, so each decade gets equal weight
 BACKEND = "torch"    # `keras-dae train` default: fastest end to end for this U-Net on 2 CPU cores
                      # (5.8 s per 1,000 images vs 10.0 TensorFlow, 12.2 JAX; benchmarks/RESULTS.md)
-EPOCHS = 30          # in two stages (STAGES below), trained across machines from zoo/unet-mnist-gauss/checkpoint
-                     # (5–6 min an epoch on 2 cores with torch). Stage 1 is the first 20-epoch
-                     # run: validation still rose ~0.01–0.02 dB per epoch at σ = 0.5 when its
-                     # cosine reached 0 (card: epochs 17–20), so stage 2 restarts the schedule
-                     # lower for 10 more epochs rather than start a longer run afresh (the
-                     # PyTorch reference of the bar trained 40). Set by compute, not searched.
+EPOCHS = 30          # in two stages (STAGES below), trained across machines from
+                     # zoo/unet-mnist-gauss/checkpoint (297–520 s an epoch on 2 cores with
+                     # torch). Stage 1 is the first 20-epoch run: validation still rose ~0.01–0.02
+                     # dB per epoch at σ = 0.5 when its cosine reached 0 (card: epochs 17–20), so
+                     # stage 2 restarts the schedule lower for 10 more epochs rather than start a
+                     # longer run afresh (the PyTorch reference of the bar trained 40). Set by
+                     # compute, not searched; stage 2 ended at +0.001 dB per epoch (card).
 IMAGES_PER_EPOCH = 50_000  # the first 50,000 MNIST training images (the rest: validation)
 BATCH_SIZE = 64      # more updates per epoch for a short run; 782 steps per epoch
 LEARNING_RATE = 2e-3 # stage 1's peak; stable with GroupNorm and the zero-init output
