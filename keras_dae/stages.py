@@ -14,7 +14,6 @@ same folder continues after the last finished stage.
 >>> history = fit_stages(model, batches, stages, callbacks=[backup, csv], checkpoint_dir="ckpt")
 """
 
-import io
 import json
 import os
 import shutil
@@ -135,8 +134,7 @@ def finished_stages(model, folder, plan):
     if record["epochs"] != list(plan):
         raise ValueError(f"{folder} holds a run in stages of {record['epochs']} epochs; remove it "
                          f"to start afresh. Received: stages of {list(plan)} epochs")
-    with open(os.path.join(os.fspath(folder), _VARIABLES), "rb") as f:
-        stored = np.load(io.BytesIO(f.read()))
+    with np.load(os.path.join(os.fspath(folder), _VARIABLES), allow_pickle=False) as stored:
         arrays = [stored[f"arr_{i}"] for i in range(len(stored.files))]
     variables = model.variables
     if len(arrays) != len(variables) or any(tuple(a.shape) != tuple(v.shape) for a, v in zip(arrays, variables)):
