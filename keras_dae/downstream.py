@@ -171,7 +171,6 @@ class _KeepBest(keras.callbacks.Callback):
         if self.folder is None:
             self._weights = self.model.get_weights()
             return
-        os.makedirs(self.folder, exist_ok=True)
         atomic_save(self._path("best.weights.h5"), self.model.save_weights)
         atomic_write(self._path("best.json"), json.dumps({"epoch": self.epoch, "val_accuracy": score}) + "\n")
 
