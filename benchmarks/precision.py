@@ -38,7 +38,7 @@ def measure(args):
     device, _ = speed.device_info()
     unet, _ = speed.recipes()
     batch = args.batch_size or unet.BATCH_SIZE
-    plan = {"steps": args.steps, "warmup": args.warmup, "repeats": args.repeats}
+    plan = {"steps": args.steps, "warmup": args.warmup, "repeats": args.repeats, "seconds": args.seconds}
     x = speed.first(datasets.load_mnist("train")[0], plan["steps"] * batch)
     jobs = {}
     for policy in POLICIES:
@@ -56,12 +56,19 @@ def measure(args):
               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores",
               "versions": {"keras": keras.__version__, backend: speed._version(backend)},
               "command": f"KERAS_BACKEND={backend} python benchmarks/precision.py --one "
-                         f"--steps {args.steps} --repeats {args.repeats}"}
+                         f"--steps {args.steps} --repeats {args.repeats} --seconds {args.seconds:g}"}
     out = pathlib.Path(args.out) / f"precision_{device}_{backend}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["images_per_second"]), flush=True)
     return device
+
+
+def _steps(plan):
+    used = plan.get("steps_used")
+    if not used or len(set(used.values())) == 1:
+        return str(next(iter(used.values())) if used else plan["steps"])
+    return ", ".join(f"{n} ({policy})" for policy, n in used.items())
 
 
 def write_markdown(folder, device):
@@ -78,7 +85,7 @@ def write_markdown(folder, device):
         lines.append(f"| {policy} | " + " | ".join(cells) + " |")
     lines += [""] + [f"- **{r['backend']}**: `{r['command']}`, {r['date']}; {r['machine']}, batch "
                      f"{r['batch_size']}, best of {r['plan']['repeats']} interleaved rounds of "
-                     f"{r['plan']['steps']} steps; keras {r['versions']['keras']}" for r in results]
+                     f"{_steps(r['plan'])} steps; keras {r['versions']['keras']}" for r in results]
     path = pathlib.Path(folder) / f"precision_{device}.md"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -91,6 +98,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20, help="timed steps per fit")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds; the best counts")
+    parser.add_argument("--seconds", type=float, default=30.0,
+                        help="at most this long a timed fit: a slower policy gets fewer steps (at least 2)")
     parser.add_argument("--batch-size", type=int, help="default: the recipe's (64)")
     parser.add_argument("--out", default=str(RESULTS))
     args, _ = parser.parse_known_args(argv)

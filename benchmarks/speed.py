@@ -299,21 +299,36 @@ def keras_rates(jobs, batch_size, plan):
     then `repeats` rounds in which every model runs one timed fit of `steps` full batches
     (each until its last step has finished on the device). Round-robin, so that a
     slower spell of the machine (on 2 cores TensorFlow's thread pools alternate between
-    two speeds, ~2,900 and ~1,500 images/s for the MLP) falls on every model alike."""
+    two speeds, ~2,900 and ~1,500 images/s for the MLP) falls on every model alike.
+
+    With `plan["seconds"]`, a model whose timed fit would take longer than that gets fewer
+    steps (at least 2; its rate from a 2-step fit after the warm-up), and `plan["steps_used"]`
+    records the steps of each: float16 on a CPU can train 50× slower than float32."""
     import keras
 
     head = lambda d, k: None if d is None else ([a[:k] for a in d] if isinstance(d, list) else d[:k])  # noqa: E731
-    n = plan["steps"] * batch_size
-    for model, x, y in jobs.values():
+
+    def timed_fit(model, x, y, steps):
+        start = time.perf_counter()
+        model.fit(head(x, steps * batch_size), head(y, steps * batch_size), batch_size=batch_size,
+                  epochs=1, verbose=0)
+        keras.ops.convert_to_numpy(model.optimizer.iterations)  # waits for JAX's asynchronous steps
+        return steps * batch_size / (time.perf_counter() - start)
+
+    steps = {}
+    for name, (model, x, y) in jobs.items():
         model.fit(head(x, plan["warmup"] * batch_size), head(y, plan["warmup"] * batch_size),
                   batch_size=batch_size, epochs=1, verbose=0)
+        steps[name] = plan["steps"]
+        if plan.get("seconds"):
+            affordable = int(plan["seconds"] * timed_fit(model, x, y, 2) / batch_size)
+            steps[name] = min(plan["steps"], max(2, affordable))
+    if plan.get("seconds"):
+        plan["steps_used"] = steps
     rates = {name: [] for name in jobs}
     for _ in range(plan["repeats"]):
         for name, (model, x, y) in jobs.items():
-            start = time.perf_counter()
-            model.fit(head(x, n), head(y, n), batch_size=batch_size, epochs=1, verbose=0)
-            keras.ops.convert_to_numpy(model.optimizer.iterations)  # waits for JAX's asynchronous steps
-            rates[name].append(n / (time.perf_counter() - start))
+            rates[name].append(timed_fit(model, x, y, steps[name]))
     return rates
 
 

@@ -21,6 +21,15 @@ def _find_gaussian(layer):
     return None
 
 
+def _averaging_optimizer(model):
+    """The model's optimizer when it keeps a moving average of the weights and has taken a
+    step (the average exists), else None."""
+    optimizer = getattr(model, "optimizer", None)
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # a LossScaleOptimizer's
+    averages = getattr(optimizer, "_model_variables_moving_average", None)
+    return optimizer if getattr(optimizer, "use_ema", False) and averages else None
+
+
 @contextlib.contextmanager
 def ema_weights(model):
     """Puts the optimizer's moving average of the weights into `model` for the duration of
@@ -31,13 +40,11 @@ def ema_weights(model):
     >>> with ema_weights(model):
     ...     x_hat = model.denoise(x_noisy)
     """
-    optimizer = getattr(model, "optimizer", None)
-    optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # a LossScaleOptimizer's
-    averages = getattr(optimizer, "_model_variables_moving_average", None)
-    if not (getattr(optimizer, "use_ema", False) and averages):
+    optimizer = _averaging_optimizer(model)
+    if optimizer is None:
         yield model
         return
-    variables = optimizer._trainable_variables
+    averages, variables = optimizer._model_variables_moving_average, optimizer._trainable_variables
     trained = [keras.ops.convert_to_numpy(v) for v in variables]
     for variable, average in zip(variables, averages):
         # A copy: on JAX a step donates the buffers of the model's variables, and a buffer
@@ -161,6 +168,10 @@ class ValidationPSNR(keras.callbacks.Callback):
         max_val: the data's peak value, 1 or 255 (255: outputs rounded to 8 bits).
         blind: also log `val_blind_psnr@sigma=<σ>`, with σ estimated by the model.
 
+    When the optimizer keeps a moving average of the weights (`use_ema=True`), the PSNR is
+    that of the average (what `fit` ends with), and `val_raw_psnr@sigma=<σ>` logs the
+    weights being trained beside it, so one run measures what the average gains.
+
     Example:
 
     >>> model.fit(patches, epochs=10, callbacks=[ValidationPSNR(val_images, (15, 25, 50), max_val=255)])
@@ -196,6 +207,10 @@ class ValidationPSNR(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
+        if _averaging_optimizer(self.model) is not None:
+            # The weights being trained, beside their average: what the average gains.
+            for s in self.sigmas:
+                logs[f"val_raw_psnr@sigma={s:g}"] = self._psnr(self.noisy[s], s)
         with ema_weights(self.model):  # what `fit` ends with, when the optimizer keeps an average
             for s in self.sigmas:
                 logs[f"val_psnr@sigma={s:g}"] = self._psnr(self.noisy[s], s)

@@ -88,10 +88,12 @@ def test_precision_benchmark_times_the_three_policies(tmp_path):
     import keras
 
     precision = load_benchmark("precision")
-    precision.main(["--one", "--steps", "1", "--warmup", "1", "--repeats", "1", "--batch-size", "4",
-                    "--out", str(tmp_path)])
+    # A time cap shorter than any step: every policy gets the floor of 2 timed steps, not 3.
+    precision.main(["--one", "--steps", "3", "--seconds", "1e-6", "--warmup", "1", "--repeats", "1",
+                    "--batch-size", "4", "--out", str(tmp_path)])
     (result,) = [json.loads(p.read_text()) for p in tmp_path.glob("precision_*_*.json")]
     assert result["backend"] == keras.backend.backend()
+    assert result["plan"]["steps_used"] == {p: 2 for p in precision.POLICIES}
     assert set(result["images_per_second"]) == {"float32", "mixed_bfloat16", "mixed_float16"}
     assert all(v > 0 for v in result["images_per_second"].values())
     table = next(tmp_path.glob("precision_*.md")).read_text()

@@ -79,3 +79,20 @@ def test_without_an_average_nothing_changes():
     with ema_weights(model):
         for w, b in zip(_weights(model), before):
             np.testing.assert_array_equal(w, b)
+
+
+@pytest.mark.parametrize("momentum", [0.9, None])
+def test_validation_also_logs_the_trained_weights_beside_their_average(momentum):
+    keras.utils.set_random_seed(0)
+    model, x, x_val = _model(momentum), _data(), _data(16, seed=1)
+    psnr, snapshot = ValidationPSNR(x_val, (0.2,), seed=1), _Snapshot() if momentum else None
+    history = model.fit(x, epochs=2, batch_size=16, verbose=0,
+                        callbacks=[psnr] + ([snapshot] if snapshot else [])).history
+    if momentum is None:  # no average: one figure, that of the trained weights
+        assert "val_raw_psnr@sigma=0.2" not in history
+        return
+    for variable, trained in zip(model.trainable_variables, snapshot.trained):
+        variable.assign(trained)  # `fit` ended with the average; put the trained weights back
+    raw = psnr._psnr(psnr.noisy[0.2], 0.2)
+    assert history["val_raw_psnr@sigma=0.2"][-1] == pytest.approx(raw, abs=1e-4)
+    assert abs(history["val_raw_psnr@sigma=0.2"][-1] - history["val_psnr@sigma=0.2"][-1]) > 1e-3
