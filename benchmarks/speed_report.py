@@ -112,6 +112,10 @@ def write_markdown(results_dir, path):
         runs = [r for r in found if r["device"] == device]
         if runs:
             parts += ["", f"## {device.upper()}", "", render(runs)]
+        precision = results_dir / f"precision_{device}.md"  # benchmarks/precision.py's table
+        if precision.is_file():
+            parts += ["", f"### Mixed precision, {device.upper()} (`python benchmarks/precision.py`; "
+                      "(n×) against float32 of the same run)", "", precision.read_text().strip()]
     if not found:
         parts += ["", f"No results in `{results_dir}` yet."]
     atomic_write(path, "\n".join(parts) + "\n")

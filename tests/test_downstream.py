@@ -170,6 +170,7 @@ def test_probe_benchmark_writes_its_table(tmp_path, monkeypatch):
 @pytest.mark.parametrize("comparison, header", [
     ("saltpepper-schedule", "| learning rate | epoch 1 | epoch 2 |"),
     ("sdae-epochs", "| epochs per layer | masked-digit PSNR (dB) |"),
+    ("finetune-batch", "| fine-tuning batch | SGD rate | best validation accuracy |"),
 ])
 def test_choices_are_compared_on_validation_digits(comparison, header, tmp_path):
     bench = load_benchmark("choices_mnist")

@@ -96,3 +96,16 @@ def test_validation_also_logs_the_trained_weights_beside_their_average(momentum)
     raw = psnr._psnr(psnr.noisy[0.2], 0.2)
     assert history["val_raw_psnr@sigma=0.2"][-1] == pytest.approx(raw, abs=1e-4)
     assert abs(history["val_raw_psnr@sigma=0.2"][-1] - history["val_psnr@sigma=0.2"][-1]) > 1e-3
+
+
+def test_the_model_trains_again_after_a_fit_with_an_average_and_a_prediction():
+    """On JAX, `fit` used to leave the averages sharing buffers with the weights, which the
+    next `predict` deleted, so a second `fit` (a second stage) failed
+    (docs/upstream/jax_ema_shared_buffers.py)."""
+    model, x = _model(), _data()
+    model.fit(x, epochs=1, batch_size=16, verbose=0)
+    model.denoise(x[:4])
+    averages = [to_numpy(a) for a in model.optimizer._model_variables_moving_average]
+    assert all(np.all(np.isfinite(a)) for a in averages)
+    history = model.fit(x, epochs=1, batch_size=16, verbose=0)
+    assert np.isfinite(history.history["loss"][0])

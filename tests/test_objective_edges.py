@@ -43,6 +43,17 @@ def test_evaluate_with_a_composed_corruption_is_reproducible():
     assert results[0] == results[1] == results[2]
 
 
+def test_sampling_with_a_composed_corruption_is_reproducible():
+    compose = layers.Compose([layers.MaskingNoise(0.3, seed=1), layers.AdditiveGaussian(sigma=0.1, seed=2)])
+    model = models.DAE(conv(output="sigmoid"), compose)
+    states = [to_numpy(c.seed_generator.state) for c in compose.corruptions]
+    first = model.sample(3, steps=4, seed=5)
+    np.testing.assert_array_equal(first, model.sample(3, steps=4, seed=5))
+    assert not np.array_equal(first, model.sample(3, steps=4, seed=6))
+    for layer, state in zip(compose.corruptions, states):  # the training stream is untouched
+        np.testing.assert_array_equal(to_numpy(layer.seed_generator.state), state)
+
+
 @pytest.mark.parametrize("cls", [models.ResidualDAE, models.ScoreDAE])
 def test_conditioned_pairs_without_sigma_are_refused(cls):
     model = cls(conv("film"), layers.AdditiveGaussian(sigma_range=(0.05, 0.5)))
@@ -183,6 +194,24 @@ def test_every_objective_samples_with_the_same_arguments():
         first = model.sample(3, steps=4, seed=1)
         assert first.shape == (3, 8, 8, 1) and np.all(np.isfinite(first))
         np.testing.assert_array_equal(first, model.sample(3, steps=4, seed=1))
+
+
+def test_score_sampling_never_takes_a_numpy_view_of_a_backend_tensor(monkeypatch):
+    """A tensor on a GPU has no NumPy view (`np.asarray` raises for a CUDA torch tensor):
+    backend tensors must leave through `keras.ops.convert_to_numpy`. Stand-in on the CPU:
+    `np.asarray` refuses backend tensors and variables."""
+    score = models.ScoreDAE(conv("film"), layers.AdditiveGaussian(sigma_range=(0.05, 0.5),
+                                                                 sigma_distribution="log_uniform"))
+    asarray = np.asarray
+
+    def no_view(a, *args, **kwargs):
+        if keras.ops.is_tensor(a) or isinstance(a, keras.Variable):
+            raise TypeError(f"a {type(a).__name__} on a device has no NumPy view")
+        return asarray(a, *args, **kwargs)
+
+    monkeypatch.setattr(np, "asarray", no_view)
+    out = score.sample(2, steps=4, seed=1)
+    assert out.shape == (2, 8, 8, 1) and np.all(np.isfinite(out))
 
 
 @pytest.mark.parametrize("policy", ["float32", "mixed_float16"])

@@ -73,6 +73,53 @@ def test_a_failed_export_leaves_the_installed_model_alone(sandbox, tmp_path):
     assert keras_dae.load(str(tmp_path / "weights" / "conv-tiny-gauss.keras")) is not None
 
 
+def _installed_files(tmp_path):
+    paths = [tmp_path / "weights" / "conv-tiny-gauss.keras", tmp_path / "weights" / "registry.json",
+             tmp_path / "zoo" / "conv-tiny-gauss" / "README.md", tmp_path / "zoo" / "conv-tiny-gauss" / "results.json",
+             tmp_path / "tests" / "golden" / "conv-tiny-gauss.npz"]
+    return {p: p.read_bytes() for p in paths}
+
+
+def test_an_interrupted_retraining_leaves_the_installed_model_loadable_and_resumes(sandbox, tmp_path):
+    training.train(sandbox, out=tmp_path / "first", verbose=0, install=True)
+    installed, first = _installed_files(tmp_path), trained_weights(tmp_path)
+    sandbox.write_text(sandbox.read_text().replace("SEED = 0", "SEED = 1"))  # a different run
+
+    with pytest.raises(training.TrainingPaused):  # stopped after its first epoch
+        training.train(sandbox, out=tmp_path / "again", verbose=0, budget_minutes=0, install=True)
+    assert _installed_files(tmp_path) == installed
+    model = keras_dae.load("conv-tiny-gauss")  # by name, through the registry
+    for a, b in zip(first, [to_numpy(w) for w in model.weights]):
+        np.testing.assert_array_equal(a, b)
+
+    keras.utils.clear_session()
+    training.train(sandbox, out=tmp_path / "again", verbose=0, install=True)  # resumes, then installs
+    results = json.loads((tmp_path / "zoo" / "conv-tiny-gauss" / "results.json").read_text())
+    assert len(results["parts"]) == 2 and len(results["history"]["loss"]) == 3
+    assert any(np.abs(a - b).max() > 0 for a, b in zip(first, trained_weights(tmp_path)))
+
+
+def test_an_install_that_fails_midway_puts_every_file_back(sandbox, tmp_path, monkeypatch):
+    training.train(sandbox, out=tmp_path / "first", verbose=0, install=True)
+    installed = _installed_files(tmp_path)
+    replace = training.os.replace
+
+    def fails_at_the_third_file(source, target):  # after the weights and the card are in place
+        if str(target).endswith("results.json") and ".new" in str(source):
+            raise OSError("disk full")
+        return replace(source, target)
+
+    monkeypatch.setattr(training.os, "replace", fails_at_the_third_file)
+    recipe = training.load_recipe(sandbox)
+    recipe.EPOCHS, recipe.SEED = 1, 1
+    with pytest.raises(OSError, match="disk full"):
+        training.train(recipe, out=tmp_path / "second", verbose=0, install=True)
+    assert _installed_files(tmp_path) == installed
+    leftovers = [p for p in tmp_path.rglob(".*.new")]
+    assert not leftovers, leftovers
+    assert keras_dae.load(str(tmp_path / "weights" / "conv-tiny-gauss.keras")) is not None
+
+
 def test_without_install_the_export_stays_in_outputs(sandbox, tmp_path):
     entry = training.train(sandbox, out=tmp_path / "run", verbose=0)
     stage = tmp_path / "outputs" / "zoo" / "conv-tiny-gauss"

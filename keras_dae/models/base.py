@@ -263,7 +263,9 @@ class DAE(InferenceMixin, ViewsMixin, keras.Model):
         if paired and self.conditioned and self._split(inputs)[1] is None:  # before any tracing
             raise ValueError(_PAIRS_NEED_SIGMA.format(type(self).__name__))
         self._set_paired(paired)
-        return super().fit(x, y, *args, **kwargs)
+        history = super().fit(x, y, *args, **kwargs)
+        _unshare_averages(self.optimizer)
+        return history
 
     def train_on_batch(self, x, y=None, *args, **kwargs):
         self._set_paired(y is not None and y is not x)
@@ -376,6 +378,16 @@ _PAIRS_NEED_SIGMA = (
 def _prepend(first, rest):
     yield first
     yield from rest
+
+
+def _unshare_averages(optimizer):
+    """Gives the optimizer's moving averages of the weights their own buffers: `fit` ends by
+    assigning them to the weights, and on JAX the two then share arrays that the next
+    `predict` donates, deleting the averages (docs/upstream/jax_ema_shared_buffers.py)."""
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # a LossScaleOptimizer's
+    if getattr(optimizer, "use_ema", False):
+        for average in getattr(optimizer, "_model_variables_moving_average", None) or ():
+            average.assign(keras.ops.convert_to_numpy(average))
 
 
 def _peek(data):
