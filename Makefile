@@ -47,9 +47,10 @@ gpu-prepare: $(VENV)/.installed
 	mkdir -p .gpu-data/mnist && cp $(KERAS_DAE_DATA)/mnist/mnist.npz .gpu-data/mnist/
 	@du -shc .whl .gpu-data --exclude=.git | tail -1 | sed 's/^/carried beside the working tree: /'
 
-# Unpack what zoo/train_gpu.sh brought back: FILES=<folder holding <entry>.tar.gz>.
+# Unpack what zoo/train_gpu.sh brought back: FILES=<folder holding <entry>.tar.gz>, where
+# `__` in a file name stands for `/` in the entry's folder (unet-mnist-gauss__next).
 gpu-import:
-	@for f in $(FILES)/*.tar.gz; do e=$$(basename $$f .tar.gz); rm -rf zoo/$$e/checkpoint; \
+	@for f in $(FILES)/*.tar.gz; do e=$$(basename $$f .tar.gz | sed 's#__#/#g'); rm -rf zoo/$$e/checkpoint; \
 	  tar -xzf $$f -C zoo/$$e && echo "zoo/$$e/checkpoint <- $$f"; done
 
 clean:

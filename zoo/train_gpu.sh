@@ -33,14 +33,16 @@ export PYTHONUNBUFFERED=1
 python3 -c "import keras, jax, torch; print('keras', keras.__version__, jax.devices(), torch.cuda.is_available())" \
   2>&1 | tee -a "$OUT/log.txt"
 
-# entry:budget-minutes; the budgets keep the whole run under 9 minutes with the benchmark.
-for job in ${GPU_ENTRIES:-unet-mnist-gauss:4 unet-mnist-mask:1.5}; do
-  entry=${job%%:*}; minutes=${job##*:}
+# entry:budget-minutes, an entry being a folder under zoo/ (a candidate recipe such as
+# unet-mnist-gauss/next too); the budgets keep the whole run under 9 minutes with the
+# benchmark. The default: the runs in progress (unet-mnist-gauss and unet-mnist-mask are final).
+for job in ${GPU_ENTRIES:-unet-mnist-gauss/next:6}; do
+  entry=${job%%:*}; minutes=${job##*:}; file=${entry//\//__}  # a/b -> a__b (make gpu-import undoes it)
   log "training $entry (budget ${minutes} min)"
   KERAS_BACKEND=jax python3 -m keras_dae train "zoo/$entry" --no-export --budget-minutes "$minutes" \
-    >> "$OUT/$entry.log" 2>&1
+    >> "$OUT/$file.log" 2>&1
   log "$entry: exit $? (0 trained, 3 paused: its checkpoint continues next time)"
-  tar -czf "$OUT/$entry.tar.gz" -C "zoo/$entry" checkpoint 2>/dev/null || log "$entry: no checkpoint"
+  tar -czf "$OUT/$file.tar.gz" -C "zoo/$entry" checkpoint 2>/dev/null || log "$entry: no checkpoint"
 done
 
 left=$(( 540 - ($(date +%s) - START) ))
