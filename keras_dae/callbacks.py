@@ -30,6 +30,16 @@ def _averaging_optimizer(model):
     return optimizer if getattr(optimizer, "use_ema", False) and averages else None
 
 
+def unshare_averages(model):
+    """Gives the optimizer's moving averages of the weights their own buffers: `fit` ends by
+    assigning them to the weights, and on JAX the two then share arrays that the next
+    `predict` donates, deleting the averages (docs/upstream/jax_ema_shared_buffers.py).
+    `DAE.fit` calls it when it returns."""
+    optimizer = _averaging_optimizer(model)
+    for average in optimizer._model_variables_moving_average if optimizer is not None else ():
+        average.assign(keras.ops.convert_to_numpy(average))
+
+
 @contextlib.contextmanager
 def ema_weights(model):
     """Puts the optimizer's moving average of the weights into `model` for the duration of

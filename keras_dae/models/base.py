@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dae.callbacks import unshare_averages
 from keras_dae.layers import AdditiveGaussian, AdversarialNoise, Corruption
 from keras_dae.models.inference import InferenceMixin
 from keras_dae.models.views import ViewsMixin
@@ -264,7 +265,7 @@ class DAE(InferenceMixin, ViewsMixin, keras.Model):
             raise ValueError(_PAIRS_NEED_SIGMA.format(type(self).__name__))
         self._set_paired(paired)
         history = super().fit(x, y, *args, **kwargs)
-        _unshare_averages(self.optimizer)
+        unshare_averages(self)
         return history
 
     def train_on_batch(self, x, y=None, *args, **kwargs):
@@ -378,16 +379,6 @@ _PAIRS_NEED_SIGMA = (
 def _prepend(first, rest):
     yield first
     yield from rest
-
-
-def _unshare_averages(optimizer):
-    """Gives the optimizer's moving averages of the weights their own buffers: `fit` ends by
-    assigning them to the weights, and on JAX the two then share arrays that the next
-    `predict` donates, deleting the averages (docs/upstream/jax_ema_shared_buffers.py)."""
-    optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # a LossScaleOptimizer's
-    if getattr(optimizer, "use_ema", False):
-        for average in getattr(optimizer, "_model_variables_moving_average", None) or ():
-            average.assign(keras.ops.convert_to_numpy(average))
 
 
 def _peek(data):
