@@ -18,6 +18,17 @@ BACKENDS = ("jax", "tensorflow", "torch")
 _NEXT_BACKEND = {"jax": "tensorflow", "tensorflow": "torch", "torch": "jax"}
 
 
+def load_script(folder, name):
+    """A repository script (`benchmarks/<name>.py`, `tools/<name>.py`) imported as a module."""
+    import importlib.util
+
+    path = pathlib.Path(__file__).resolve().parents[1] / folder / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def backend():
     return keras.backend.backend()
 

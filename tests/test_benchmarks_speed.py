@@ -1,7 +1,6 @@
 """benchmarks/speed.py: its PyTorch peers are the zoo networks (same parameter count, same
 shapes), and its quick mode measures everything on this run's backend and writes RESULTS.md."""
 
-import importlib.util
 import json
 import os
 import re
@@ -10,15 +9,14 @@ import pathlib
 import numpy as np
 import pytest
 
+from tests.helpers import load_script
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FIT_KEYS = ("keras_dae_corrupting", "keras_dae_pairs", "bare_keras", "pytorch")
 
 
 def load_benchmark(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks", name)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Encoders downstream: the classifier helper, fine-tuning with model selection, McNemar's
 test, and the SDAE reproduction and linear-probe benchmarks (tiny, on every backend)."""
 
-import importlib.util
 import json
 import pathlib
 import sys
@@ -13,6 +12,7 @@ import pytest
 import keras_dae
 from keras_dae import downstream
 from keras_dae.datasets import load_mnist
+from tests.helpers import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -128,10 +128,7 @@ def test_mcnemar_counts_and_exact_p_value():
 
 
 def load_benchmark(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks", name)
 
 
 def test_sdae_benchmark_runs_and_summarizes(tmp_path):

@@ -1,23 +1,14 @@
 """The repository's tools/ scripts (file-only helpers, no Keras)."""
 
-import importlib.util
 import json
-import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers import load_script
 
 
 def test_compare_runs_puts_a_run_in_progress_beside_a_finished_one(tmp_path, capsys):
-    compare = load_tool("compare_runs")
+    compare = load_script("tools", "compare_runs")
     (tmp_path / "log.csv").write_text(
         "epoch,loss,val_psnr@sigma=0.5,val_raw_psnr@sigma=0.5\n"
         "0,0.2,14.00,20.60\n"

@@ -54,11 +54,16 @@ def test_an_average_the_recipe_optimizer_does_not_keep_is_refused(sandbox, tmp_p
         training.train(sandbox, out=tmp_path / "run", verbose=0)
 
 
+def _installed_files(tmp_path):
+    paths = [tmp_path / "weights" / "conv-tiny-gauss.keras", tmp_path / "weights" / "registry.json",
+             tmp_path / "zoo" / "conv-tiny-gauss" / "README.md", tmp_path / "zoo" / "conv-tiny-gauss" / "results.json",
+             tmp_path / "tests" / "golden" / "conv-tiny-gauss.npz"]
+    return {p: p.read_bytes() for p in paths}
+
+
 def test_a_failed_export_leaves_the_installed_model_alone(sandbox, tmp_path):
     training.train(sandbox, out=tmp_path / "first", verbose=0, install=True)
-    installed = {p: p.read_bytes() for p in [tmp_path / "weights" / "conv-tiny-gauss.keras",
-                                             tmp_path / "weights" / "registry.json",
-                                             tmp_path / "zoo" / "conv-tiny-gauss" / "README.md"]}
+    installed = _installed_files(tmp_path)
     recipe = training.load_recipe(sandbox)
     recipe.EPOCHS = 1
 
@@ -68,16 +73,8 @@ def test_a_failed_export_leaves_the_installed_model_alone(sandbox, tmp_path):
     recipe.evaluate = broken
     with pytest.raises(RuntimeError, match="broke"):
         training.train(recipe, out=tmp_path / "second", verbose=0, install=True)
-    for path, data in installed.items():
-        assert path.read_bytes() == data, f"{path.name} changed"
+    assert _installed_files(tmp_path) == installed
     assert keras_dae.load(str(tmp_path / "weights" / "conv-tiny-gauss.keras")) is not None
-
-
-def _installed_files(tmp_path):
-    paths = [tmp_path / "weights" / "conv-tiny-gauss.keras", tmp_path / "weights" / "registry.json",
-             tmp_path / "zoo" / "conv-tiny-gauss" / "README.md", tmp_path / "zoo" / "conv-tiny-gauss" / "results.json",
-             tmp_path / "tests" / "golden" / "conv-tiny-gauss.npz"]
-    return {p: p.read_bytes() for p in paths}
 
 
 def test_an_interrupted_retraining_leaves_the_installed_model_loadable_and_resumes(sandbox, tmp_path):
@@ -115,7 +112,7 @@ def test_an_install_that_fails_midway_puts_every_file_back(sandbox, tmp_path, mo
     with pytest.raises(OSError, match="disk full"):
         training.train(recipe, out=tmp_path / "second", verbose=0, install=True)
     assert _installed_files(tmp_path) == installed
-    leftovers = [p for p in tmp_path.rglob(".*.new")]
+    leftovers = list(tmp_path.rglob(".*.new"))
     assert not leftovers, leftovers
     assert keras_dae.load(str(tmp_path / "weights" / "conv-tiny-gauss.keras")) is not None
 
