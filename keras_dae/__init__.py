@@ -15,6 +15,7 @@ from keras_dae import evaluation as evaluation
 from keras_dae import inpainting as inpainting
 from keras_dae import metrics as metrics
 from keras_dae import probe as probe
+from keras_dae import runs as runs
 from keras_dae import sampling as sampling
 from keras_dae import stages as stages
 from keras_dae import tiling as tiling

@@ -35,15 +35,20 @@ class Stage:
         optimizer: a callable `total_steps -> keras.optimizers.Optimizer`, called with the
             stage's own step count (its schedule spans the stage).
         description: a short text for the model card, e.g. "cosine from 2e-3".
+        setup: None, or a callable `model -> None` that changes what the stage trains on
+            before it starts (e.g. the corruption's σ distribution); it is run again when
+            a later call resumes in or after this stage, so it must only set, not toggle.
     """
 
-    def __init__(self, epochs, optimizer, description=""):
+    def __init__(self, epochs, optimizer, description="", setup=None):
         if int(epochs) != epochs or epochs < 1:
             raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
         if not callable(optimizer):
             raise TypeError(f"`optimizer` must be a callable `total_steps -> optimizer`. "
                             f"Received: optimizer={optimizer!r}")
-        self.epochs, self.optimizer, self.description = int(epochs), optimizer, description
+        if setup is not None and not callable(setup):
+            raise TypeError(f"`setup` must be None or a callable `model -> None`. Received: setup={setup!r}")
+        self.epochs, self.optimizer, self.description, self.setup = int(epochs), optimizer, description, setup
 
     def __repr__(self):
         return f"Stage({self.epochs}, {self.description!r})"
@@ -69,7 +74,7 @@ def scale(stages, epochs):
         elif counts[j] > 1:
             counts[j] -= 1
         i += 1
-    return [Stage(n, s.optimizer, s.description) for n, s in zip(counts, kept)]
+    return [Stage(n, s.optimizer, s.description, s.setup) for n, s in zip(counts, kept)]
 
 
 def fit_stages(model, data, stages, *, steps_per_epoch=None, callbacks=(), checkpoint_dir=None, **fit_kwargs):
@@ -93,8 +98,13 @@ def fit_stages(model, data, stages, *, steps_per_epoch=None, callbacks=(), check
     callbacks = list(callbacks)
     plan = [s.epochs for s in stages]
     done = 0 if checkpoint_dir is None else finished_stages(model, checkpoint_dir, plan)
+    for stage in stages[:done]:  # what the finished stages changed, in order
+        if stage.setup is not None:
+            stage.setup(model)
     history, first = {}, sum(plan[:done])
     for k, stage in enumerate(stages[done:], start=done):
+        if stage.setup is not None:
+            stage.setup(model)
         optimizer = stage.optimizer(stage.epochs * steps_per_epoch)
         model.compile(optimizer=optimizer)
         drop_backups_before(callbacks, first)
@@ -131,9 +141,13 @@ def finished_stages(model, folder, plan):
         return 0
     with open(path) as f:
         record = json.load(f)
-    if record["epochs"] != list(plan):
-        raise ValueError(f"{folder} holds a run in stages of {record['epochs']} epochs; remove it "
-                         f"to start afresh. Received: stages of {list(plan)} epochs")
+    done = int(record["stages_done"])
+    if record["epochs"][:done] != list(plan)[:done] or done > len(plan):
+        # The stages it finished must be this plan's first ones; later stages may differ
+        # (a recipe given another stage continues a finished run).
+        raise ValueError(f"{folder} holds a run that finished {done} stages of {record['epochs']} epochs, "
+                         f"not the first stages of this plan; remove it to start afresh. Received: stages "
+                         f"of {list(plan)} epochs")
     with np.load(os.path.join(os.fspath(folder), _VARIABLES), allow_pickle=False) as stored:
         arrays = [stored[f"arr_{i}"] for i in range(len(stored.files))]
     variables = model.variables
@@ -142,7 +156,7 @@ def finished_stages(model, folder, plan):
                          f"{len(variables)}: it was recorded from another model.")
     for variable, array in zip(variables, arrays):
         variable.assign(array)
-    return int(record["stages_done"])
+    return done
 
 
 def drop_backups_before(callbacks, first_epoch):

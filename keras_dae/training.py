@@ -34,17 +34,16 @@ exports it the same way, and trains nothing.
 from its last finished epoch), then exports the packaged `.keras` file, measures it, and
 writes the card (`zoo/<name>/README.md`), the results (`zoo/<name>/results.json`), the
 golden file (`tests/golden/<name>.npz`) and the registry entry — every number from this
-run. Nothing half-written is left behind: each file is written to a temporary name, then
+run; `reopen(recipe)` turns a finished staged run back into a run in progress, for a recipe
+given another stage (`keras_dae.runs`). Nothing half-written is left behind: each file is written to a temporary name, then
 renamed.
 """
 
-import csv
 import importlib.util
 import inspect
 import json
 import os
 import pathlib
-import platform
 import shutil
 import time
 
@@ -53,6 +52,8 @@ import numpy as np
 
 from keras_dae import backend, datasets, hub, registry
 from keras_dae.callbacks import EvaluateWithEMA, SyncDatasetEpoch
+from keras_dae.runs import (  # noqa: F401  (TrainingPaused, checkpoint_dir: part of this API)
+    EpochLog, PartLog, PauseAtEpochEnd, TrainingPaused, checkpoint_dir, hardware, read_log, reopen)
 from keras_dae.utils import atomic_save, atomic_write
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -93,85 +94,6 @@ def warmup_cosine_adam(total_steps, peak, warmup_steps, ema_momentum=None):
 
 def _ema_kwargs(ema_momentum):
     return {} if ema_momentum is None else {"use_ema": True, "ema_momentum": float(ema_momentum)}
-
-
-def _hardware():
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {keras.backend.backend()} backend"
-
-
-class TrainingPaused(Exception):
-    """Raised by `train` when a run stops at an epoch boundary before its last epoch; the
-    checkpoint is kept, and the same `train` call (on this machine or on a fresh clone
-    holding the checkpoint) resumes it."""
-
-
-class PauseAtEpochEnd(keras.callbacks.Callback):
-    """Stops `fit` cleanly after an epoch whose checkpoint has been written, when a wall-clock
-    budget would not fit another epoch or when a stop file exists (`touch <checkpoint>/STOP`).
-
-    Place it after `keras.callbacks.BackupAndRestore` so that the epoch is saved first. It
-    raises `TrainingPaused` rather than setting `stop_training`, so that `BackupAndRestore`
-    does not delete the checkpoint as it does at the end of a finished run.
-    """
-
-    def __init__(self, budget_seconds=None, stop_file=None):
-        super().__init__()
-        self.budget_seconds, self.stop_file = budget_seconds, stop_file
-        self._start = self._epoch_start = None
-        self._longest = 0.0
-
-    def on_train_begin(self, logs=None):
-        if self._start is None:  # the budget spans every `fit` of a run (one per layer in greedy pretraining)
-            self._start = time.perf_counter()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        now = time.perf_counter()
-        self._longest = max(self._longest, now - self._epoch_start)
-        if epoch + 1 >= self.params.get("epochs", epoch + 2):
-            return
-        if self.stop_file is not None and os.path.exists(self.stop_file):
-            os.remove(self.stop_file)
-            raise TrainingPaused(f"stopped after epoch {epoch + 1} ({self.stop_file} found)")
-        if self.budget_seconds is not None and now - self._start + self._longest > self.budget_seconds:
-            raise TrainingPaused(f"stopped after epoch {epoch + 1}: another epoch would pass "
-                                 f"the budget of {self.budget_seconds / 60:.0f} min")
-
-
-class _PartLog(keras.callbacks.Callback):
-    """Keeps `<out>/parts.json` current at every epoch end: one entry per process that
-    trained (its wall time, hardware, epochs reached), so that a run killed mid-epoch still
-    counts the epochs it finished, and the card can sum the parts of a resumed run."""
-
-    def __init__(self, path):
-        super().__init__()
-        self.path, self._start = path, time.perf_counter()
-        self.parts = json.loads(path.read_text()) if path.is_file() else []
-        self.parts.append({"seconds": 0.0, "hardware": _hardware(), "finished": False,
-                           "date": time.strftime("%Y-%m-%d %H:%M")})
-
-    def _write(self, **fields):
-        self.parts[-1].update(seconds=round(time.perf_counter() - self._start, 1), **fields)
-        atomic_write(self.path, json.dumps(self.parts, indent=2) + "\n")
-        return self.parts
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._write(epochs=epoch + 1)
-
-    def finish(self):
-        """Marks this part as the one that completed the run; returns every part."""
-        return self._write(finished=True)
-
-
-def checkpoint_dir(recipe):
-    """Where a run's resumable state lives: `zoo/<name>/checkpoint/` beside the recipe
-    (weights, optimizer and seed-generator state, epoch, the CSV log and one line per part
-    of the run). Small enough to commit, so that a run continues on another machine;
-    removed when the run finishes."""
-    return pathlib.Path(recipe.PATH).parent / "checkpoint" if hasattr(recipe, "PATH") else \
-        pathlib.Path("outputs") / "zoo" / recipe.NAME / "checkpoint"
 
 
 TRAINED_FILE = "trained.keras"
@@ -260,7 +182,7 @@ def _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images,
     else:
         optimizer = keras.optimizers.Adam(recipe.LEARNING_RATE, **_ema_kwargs(ema))
     model.compile(optimizer=optimizer)
-    part_log = _PartLog(out / "parts.json")
+    part_log = PartLog(out / "parts.json")
     # Order matters: the recipe's callbacks add their logs first, then the epoch is saved
     # and logged, then the run may pause. With an average of the weights, `val_loss` is
     # measured on it (as `ValidationPSNR` is), and `fit` ends with it in the model.
@@ -268,7 +190,7 @@ def _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images,
         *([EvaluateWithEMA()] if optimizer.use_ema else []),
         *getattr(recipe, "callbacks", lambda: [])(),
         keras.callbacks.BackupAndRestore(str(out / "backup")),
-        keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),
+        EpochLog(out / "log.csv"),
         part_log,
         PauseAtEpochEnd(None if budget_minutes is None else 60.0 * budget_minutes, str(out / "STOP")),
     ]
@@ -294,24 +216,11 @@ def _train(recipe, epochs, out, x_train, y_train, x_val, y_val, num_eval_images,
 def _finish(recipe, model, out, epochs, history, num_eval_images, install, export_dir):
     """Exports a finished run with the parts and log in `out`, then removes `out`."""
     parts = json.loads((out / "parts.json").read_text()) if (out / "parts.json").is_file() else []
-    history = {**(history or {}), **_read_log(out / "log.csv")}  # the log spans every part of the run
+    history = {**(history or {}), **read_log(out / "log.csv")}  # the log spans every part of the run
     entry = export(recipe, model, sum(p["seconds"] for p in parts), epochs, history, num_eval_images,
                    parts=parts, install=install, out=export_dir)
     shutil.rmtree(out, ignore_errors=True)
     return entry
-
-
-def _read_log(path):
-    """The CSV log of every part of the run as a history dict (epoch order)."""
-    if not path.is_file():
-        return {}
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    rows = sorted({int(r["epoch"]): r for r in rows}.values(), key=lambda r: int(r["epoch"]))
-    keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
-    # CSVLogger writes "NA" for a `val_` column of a fit without validation data.
-    history = {k: [float(r[k]) for r in rows if r.get(k) not in (None, "", "NA")] for k in keys}
-    return {k: v for k, v in history.items() if v}
 
 
 def export(recipe, model, train_seconds, epochs, history, num_eval_images=None, parts=None,
@@ -370,12 +279,12 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None, 
         "epochs": epochs,
         "recipe_epochs": getattr(recipe, "EPOCHS", 0),
         "train_seconds": round(train_seconds, 1),
-        "hardware": _hardware(),
+        "hardware": hardware(),
         "parts": parts or [],
         "images_seen": getattr(recipe, "IMAGES_PER_EPOCH", 0) * epochs or None,
         "backend": keras.backend.backend(),
         "keras_version": keras.__version__,
-        "history": {k: [float(v) for v in vals] for k, vals in history.items()},
+        "history": {k: [None if v is None else float(v) for v in vals] for k, vals in history.items()},
         "metrics": metrics,
         "sha256": digest,
         "num_eval_images": num_eval_images or "all",
@@ -428,7 +337,7 @@ def _origin(recipe, run):
     if hasattr(recipe, "provenance"):
         return recipe.provenance()
     epochs = run["epochs"]
-    final = ", ".join(f"final {k} {v[-1]:.4f}" for k, v in run["history"].items())
+    final = ", ".join(f"final {k} {[x for x in v if x is not None][-1]:.4f}" for k, v in run["history"].items())
     parts = run.get("parts") or []
     where = run["hardware"]
     if len(parts) > 1:
@@ -465,7 +374,8 @@ def _validation_table(history, images_per_epoch):
     lines = ["", "", "Validation after each epoch (held-out training images, never the test set):", "",
              "| epoch | images seen | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
     for e in range(len(history[keys[0]])):
-        cells = [f"{history[k][e]:.4g}" if e < len(history[k]) else "" for k in keys]
+        cells = [f"{history[k][e]:.4g}" if e < len(history[k]) and history[k][e] is not None else ""
+                 for k in keys]
         lines.append(f"| {e + 1} | {seen(e + 1)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -90,3 +90,61 @@ def test_a_record_of_other_stages_or_another_model_is_refused(tmp_path):
     assert stages.finished_stages(target, tmp_path, [2, 1]) == 1
     for a, b in zip(source.weights, target.weights):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+
+
+def test_a_record_whose_finished_stages_begin_the_plan_continues_it(tmp_path):
+    x = keras.Input((3,))
+    model = keras.Model(x, keras.layers.Dense(2)(x))
+    stages.record_stage(model, tmp_path, 2, [2, 1])
+    assert stages.finished_stages(model, tmp_path, [2, 1, 3]) == 2  # a stage added after the end
+    stages.record_stage(model, tmp_path, 1, [2, 1])
+    assert stages.finished_stages(model, tmp_path, [2, 5]) == 1  # the unfinished stage changed
+    with pytest.raises(ValueError, match=r"finished 1 stages of \[2, 1\].*Received: stages of \[1, 1\]"):
+        stages.finished_stages(model, tmp_path, [1, 1])
+    with pytest.raises(TypeError, match="setup="):
+        stages.Stage(1, keras.optimizers.Adam, setup="uniform")
+
+
+THIRD_STAGE = '''
+EPOCHS = 6
+STAGES = STAGES + [stages.Stage(
+    2, lambda steps: training.warmup_cosine_adam(steps, 2e-3, 2, ema_momentum=0.9), "a third, at σ = 0.3",
+    setup=lambda model: model.corruption.set_sigma(0.3))]
+'''
+
+
+def test_a_finished_entry_reopened_with_another_stage_equals_a_run_of_all_three(sandbox, tmp_path):
+    two = sandbox.read_text() + textwrap.dedent(STAGED)
+    sandbox.write_text(two)
+    training.train(sandbox, out=tmp_path / "two", verbose=0, install=True)
+    zoo = tmp_path / "zoo" / "conv-tiny-gauss"
+    with pytest.raises(ValueError, match="nothing to continue"):  # no stage after the 4 epochs it trained
+        training.reopen(sandbox)
+
+    keras.utils.clear_session()
+    sandbox.write_text(two + textwrap.dedent(THIRD_STAGE))
+    checkpoint = training.reopen(sandbox)
+    assert checkpoint == zoo / "checkpoint"
+    assert json.loads((checkpoint / "stages.json").read_text())["stages_done"] == 2
+    with pytest.raises(ValueError, match="already holds a run in progress"):
+        training.reopen(sandbox)
+    keras.utils.clear_session()  # a fresh process
+    training.train(sandbox, verbose=0, install=True)
+    assert not checkpoint.exists()
+    reopened = trained_weights(tmp_path)
+    results = json.loads((zoo / "results.json").read_text())
+    assert results["epochs"] == 6 and len(results["history"]["loss"]) == 6
+    assert len(results["parts"]) == 2 and "the end of stage 2" in results["parts"][0]["note"]
+    assert keras_dae_load_sigma(tmp_path) == pytest.approx(0.3)  # the third stage's setup, exported
+
+    keras.utils.clear_session()
+    training.train(sandbox, out=tmp_path / "three", verbose=0, install=True)
+    for a, b in zip(reopened, trained_weights(tmp_path)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+def keras_dae_load_sigma(tmp_path):
+    import keras_dae
+
+    model = keras_dae.load(str(tmp_path / "weights" / "conv-tiny-gauss.keras"), compile=False)
+    return float(keras.ops.convert_to_numpy(model.corruption.sigma_max))
