@@ -86,3 +86,14 @@ def test_the_demo_figure_labels_keep_their_words_apart(tmp_path, monkeypatch):
     assert cli.main(["demo", "--out", str(tmp_path / "demo.png"), "--num", "2", "--sigmas", "0.1", "0.3"]) == 0
     assert seen == ["clean", "noisy, sigma=0.1", "denoised, sigma=0.1", "noisy, sigma=0.3", "denoised, sigma=0.3"]
     assert np.all([re.fullmatch(r"[a-z]+(, sigma=[0-9.]+)?", label) for label in seen])
+
+
+def test_the_readme_zoo_tables_are_the_registrys():
+    from keras_dae.utils import marked_block
+    from tests.helpers import load_script
+
+    zoo_table = load_script("tools", "zoo_table")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # `python tools/zoo_table.py --write` after every install; the figures are the registry's.
+    assert marked_block("zoo-table", zoo_table.table()) in readme
+    assert marked_block("bsd68-table", zoo_table.bsd68_table()) in readme

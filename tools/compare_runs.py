@@ -17,7 +17,8 @@ def history(path):
     """`{column: [value per epoch]}` of a `log.csv` (CSVLogger) or a `results.json`."""
     path = pathlib.Path(path)
     if path.suffix == ".json":
-        return {k: [float(v) for v in values] for k, values in json.loads(path.read_text())["history"].items()}
+        return {k: [float("nan") if v is None else float(v) for v in values]  # None: not logged that epoch
+                for k, values in json.loads(path.read_text())["history"].items()}
     rows = list(csv.DictReader(path.open()))
     return {k: [float(r[k]) if r[k] not in ("", None) else float("nan") for r in rows]
             for k in (rows[0] if rows else {}) if k != "epoch"}

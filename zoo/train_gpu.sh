@@ -35,8 +35,15 @@ python3 -c "import keras, jax, torch; print('keras', keras.__version__, jax.devi
 
 # entry:budget-minutes, an entry being a folder under zoo/ (a candidate recipe such as
 # unet-mnist-gauss/next too); the budgets keep the whole run under 9 minutes with the
-# benchmark. The default: the runs in progress (unet-mnist-gauss and unet-mnist-mask are final).
-for job in ${GPU_ENTRIES:-unet-mnist-gauss/next:6}; do
+# benchmark. The default: every run in progress (a folder with a committed checkpoint/),
+# sharing 6 minutes; none: only the benchmark runs.
+if [ -z "${GPU_ENTRIES+x}" ]; then
+  running=$(cd zoo && for d in */checkpoint */*/checkpoint; do [ -d "$d" ] && echo "${d%/checkpoint}"; done)
+  count=$(echo "$running" | grep -c . || true)
+  GPU_ENTRIES=$(for e in $running; do echo "$e:$(( 6 / count > 2 ? 6 / count : 2 ))"; done)
+  log "runs in progress: ${GPU_ENTRIES:-none}"
+fi
+for job in $GPU_ENTRIES; do
   entry=${job%%:*}; minutes=${job##*:}; file=${entry//\//__}  # a/b -> a__b (make gpu-import undoes it)
   log "training $entry (budget ${minutes} min)"
   KERAS_BACKEND=jax python3 -m keras_dae train "zoo/$entry" --no-export --budget-minutes "$minutes" \
