@@ -35,8 +35,8 @@ from its last finished epoch), then exports the packaged `.keras` file, measures
 writes the card (`zoo/<name>/README.md`), the results (`zoo/<name>/results.json`), the
 golden file (`tests/golden/<name>.npz`) and the registry entry — every number from this
 run; `reopen(recipe)` turns a finished staged run back into a run in progress, for a recipe
-given another stage (`keras_dae.runs`). Nothing half-written is left behind: each file is written to a temporary name, then
-renamed.
+given another stage (`keras_dae.runs`). Nothing half-written is left behind: each file is
+written to a temporary name, then renamed.
 """
 
 import importlib.util

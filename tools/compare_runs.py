@@ -4,7 +4,7 @@ two of either. For each `val_psnr@sigma=*` of the reference: the reference, the 
 trained weights (`val_raw_psnr@…`, when it keeps an average) and the candidate's average
 (`val_psnr@…`), with the differences to the reference. Reads files only (no Keras).
 
-    python tools/compare_runs.py zoo/unet-mnist-gauss/next/checkpoint/log.csv zoo/unet-mnist-gauss/results.json
+    python tools/compare_runs.py zoo/<name>/next/checkpoint/log.csv zoo/<name>/results.json
 """
 
 import argparse
