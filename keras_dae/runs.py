@@ -121,12 +121,18 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         rows = {int(r["epoch"]): r for r in _rows(self.path)}
         rows[epoch] = {"epoch": epoch, **{k: _cell(v) for k, v in (logs or {}).items()}}
-        columns = ["epoch"] + list(dict.fromkeys(k for r in rows.values() for k in r if k != "epoch"))
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=columns, restval="", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows[e] for e in sorted(rows))
-        atomic_write(self.path, text.getvalue())
+        _write_log(self.path, [rows[e] for e in sorted(rows)])
+
+
+def _write_log(path, rows):
+    """Writes `rows` (dicts with an `epoch`) as the CSV log, atomically, under the union of
+    their columns in order of appearance; a value a row lacks is left blank."""
+    columns = ["epoch"] + list(dict.fromkeys(k for r in rows for k in r if k != "epoch"))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(path, text.getvalue())
 
 
 def _cell(value):
@@ -197,14 +203,8 @@ def reopen(recipe, out=None):
     out.mkdir(parents=True)
     stages.record_stage(model, out, done, plan)
     history = results["history"]
-    rows = [{"epoch": e, **{k: v[e] for k, v in history.items() if e < len(v) and v[e] is not None}}
-            for e in range(results["epochs"])]
-    columns = ["epoch", *history]
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write(out / "log.csv", text.getvalue())
+    _write_log(out / "log.csv", [{"epoch": e, **{k: v[e] for k, v in history.items() if e < len(v) and v[e] is not None}}
+                                 for e in range(results["epochs"])])
     parts = [dict(p) for p in results["parts"]] or [
         {"seconds": results["train_seconds"], "hardware": results["hardware"], "epochs": results["epochs"]}]
     figures = ", ".join(f"{k} {v:g}" for k, v in results["metrics"].items() if k.startswith("psnr"))
