@@ -1,5 +1,6 @@
-"""Does the image layout change how fast Keras trains a small U-Net? channels_last against
-channels_first, on the active backend, in one run.
+"""Does the image layout, or the GroupNorm kernel, change how fast Keras trains a small
+U-Net? channels_last against channels_first, and Keras' GroupNormalization against keras-dae's
+(a fused kernel where the backend has one), on the active backend, in one run.
 
     KERAS_BACKEND=torch python benchmarks/data_format.py   # → results/data_format_<backend>.{json,md}
 
@@ -9,10 +10,13 @@ PyTorch's channels_first around every convolution; plain PyTorch (the speed peer
 layout, this measures what it would buy: a bare Keras U-Net of the `unet-mnist-gauss` shape
 (28×28×1 digits, widths 32-64-64, two 3×3 convolutions with GroupNorm and SiLU per level,
 skip connections; no σ-conditioning, which is the same in both layouts), built once per
-layout (`keras.config.set_image_data_format` before the layers), Adam on MSE, batch 64.
-Each layout trains `--steps` batches per round after an untimed warm-up `fit`, the two in
-turn, round after round; the best round of each is reported (images/s) and every round is
-kept in the JSON. TensorFlow has no channels_first convolution on CPU: reported as such.
+variant (`keras.config.set_image_data_format` before the layers), Adam on MSE, batch 64.
+The variants: channels_last and channels_first with `keras.layers.GroupNormalization`, and
+channels_last with `keras_dae.layers.GroupNormalization` (PyTorch's fused kernel on torch,
+Keras' own code elsewhere: there it measures nothing but noise). Each variant trains
+`--steps` batches per round after an untimed warm-up `fit`, the variants in turn, round
+after round; the best round of each is reported (images/s) and every round is kept in the
+JSON. TensorFlow has no channels_first convolution on CPU: reported as such.
 """
 
 import argparse
@@ -23,20 +27,25 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-FORMATS = ("channels_last", "channels_first")
+FUSED = "channels_last, fused GroupNorm"
+VARIANTS = {"channels_last": ("channels_last", False), "channels_first": ("channels_first", False),
+            FUSED: ("channels_last", True)}  # name: (layout, keras-dae's GroupNormalization)
 
 
-def unet(data_format, widths=(32, 64, 64)):
+def unet(data_format, widths=(32, 64, 64), fused_norm=False):
     import keras
     from keras import layers
 
+    from keras_dae.layers import GroupNormalization
+
     keras.config.set_image_data_format(data_format)
     axis = -1 if data_format == "channels_last" else 1
+    norm = GroupNormalization if fused_norm else layers.GroupNormalization
 
     def block(x, width):
         for _ in range(2):
             x = layers.Conv2D(width, 3, padding="same")(x)
-            x = layers.GroupNormalization(groups=8, axis=axis)(x)
+            x = norm(groups=8, axis=axis)(x)
             x = layers.Activation("silu")(x)
         return x
 
@@ -63,25 +72,25 @@ def measure(args):
     n = args.steps * args.batch_size
     x = rng.random((n, 28, 28, 1), dtype=np.float32)
     y = rng.standard_normal((n, 28, 28, 1), dtype=np.float32)
-    models, rounds, notes = {}, {f: [] for f in FORMATS}, {}
+    models, rounds, notes = {}, {v: [] for v in VARIANTS}, {}
     previous = keras.config.image_data_format()
     try:
-        for data_format in FORMATS:
+        for variant, (data_format, fused_norm) in VARIANTS.items():
             if data_format == "channels_first" and keras.backend.backend() == "tensorflow" and not args.gpu:
-                notes[data_format] = "TensorFlow has no channels_first convolution on CPU"
+                notes[variant] = "TensorFlow has no channels_first convolution on CPU"
                 continue
-            model = unet(data_format)
+            model = unet(data_format, fused_norm=fused_norm)
             model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
             data = (x, y) if data_format == "channels_last" else (x.transpose(0, 3, 1, 2), y.transpose(0, 3, 1, 2))
             model.fit(*(a[: args.warmup * args.batch_size] for a in data), batch_size=args.batch_size, verbose=0)
-            models[data_format] = (model, data)
+            models[variant] = (model, data)
     finally:
         keras.config.set_image_data_format(previous)
     for _ in range(args.repeats):
-        for data_format, (model, data) in models.items():
+        for variant, (model, data) in models.items():
             start = time.perf_counter()
             model.fit(*data, batch_size=args.batch_size, epochs=1, shuffle=False, verbose=0)
-            rounds[data_format].append(n / (time.perf_counter() - start))
+            rounds[variant].append(n / (time.perf_counter() - start))
     params = {f: models[f][0].count_params() for f in models}
     return {"images_per_second": {f: max(r) for f, r in rounds.items() if r}, "rounds": rounds,
             "notes": notes, "params": params}
@@ -106,18 +115,18 @@ def main(argv=None):
     backend = keras.backend.backend()
     rates = summary["images_per_second"]
     base = rates.get("channels_last")
-    lines = ["| layout | training images/s | vs channels_last |", "|---|---|---|"]
-    for data_format in FORMATS:
-        if data_format in rates:
-            lines.append(f"| {data_format} | {rates[data_format]:.0f} | {rates[data_format] / base:.2f}× |")
+    lines = ["| variant | training images/s | vs channels_last |", "|---|---|---|"]
+    for variant in VARIANTS:
+        if variant in rates:
+            lines.append(f"| {variant} | {rates[variant]:.0f} | {rates[variant] / base:.2f}× |")
         else:
-            lines.append(f"| {data_format} | – | {summary['notes'][data_format]} |")
+            lines.append(f"| {variant} | – | {summary['notes'][variant]} |")
     summary.update(backend=backend, date=time.strftime("%Y-%m-%d %H:%M"), keras=keras.__version__,
                    machine=f"{platform.machine()}, {os.cpu_count()} CPU cores",
                    command=f"KERAS_BACKEND={backend} python benchmarks/data_format.py", **vars(args))
     lines += ["", f"Bare Keras U-Net of the `unet-mnist-gauss` shape ({next(iter(summary['params'].values())):,} "
               f"parameters), Adam on MSE, batch {args.batch_size}, best of {args.repeats} rounds of "
-              f"{args.steps} steps, the layouts in turn; {summary['machine']}, keras {summary['keras']}, "
+              f"{args.steps} steps, the variants in turn; {summary['machine']}, keras {summary['keras']}, "
               f"{backend}. `{summary['command']}`, {summary['date']}."]
     markdown = "\n".join(lines)
     print(markdown)

@@ -49,6 +49,37 @@ def input_gradient(loss_fn, x):
     )
 
 
+def group_norm(x, groups, gamma, beta, epsilon):
+    """GroupNorm over the last (channel) axis of `x` with the backend's fused kernel, or
+    None where Keras' own composition of ops is the fast path.
+
+    torch: `torch.nn.functional.group_norm` on a channels-first view (one kernel forward
+    and one backward; Keras' reshape-moments-rsqrt composition runs ~2.5× slower on CPU,
+    `benchmarks/data_format.py`). JAX and TensorFlow: None (XLA fuses Keras' ops; TF's
+    eager path has no fused GroupNorm). Computes in float32 like Keras' layer.
+
+    Args:
+        x: `(batch, ..., channels)`.
+        groups: int dividing `channels`.
+        gamma, beta: `(channels,)` or None.
+        epsilon: float added to the variance.
+    """
+    if keras.backend.backend() != "torch":
+        return None
+    import torch
+
+    x = torch.movedim(x.float(), -1, 1)  # a view: channels_last strides, no copy
+    if not x.requires_grad:
+        # PyTorch 2.13's CPU backward segfaults for a channels_last-strided input that needs
+        # no gradient while γ/β do (docs/upstream/torch_group_norm_channels_last.py).
+        x = x.contiguous()
+    y = torch.nn.functional.group_norm(
+        x, groups,
+        None if gamma is None else gamma.float(), None if beta is None else beta.float(), epsilon,
+    )
+    return torch.movedim(y, 1, -1)
+
+
 def data_parallel(devices=None, batch_size=None):
     """A `keras.distribution.DataParallel` over the local devices, for `train` or a user's
     own `with keras_dae.backend.data_parallel().scope(): build, compile, fit`.

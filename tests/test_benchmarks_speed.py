@@ -99,7 +99,7 @@ def test_precision_benchmark_times_the_three_policies(tmp_path):
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
 
 
-def test_data_format_benchmark_times_both_layouts_of_the_same_network(tmp_path):
+def test_data_format_benchmark_times_each_variant_of_the_same_network(tmp_path):
     import keras
 
     bench = load_benchmark("data_format")
@@ -108,9 +108,9 @@ def test_data_format_benchmark_times_both_layouts_of_the_same_network(tmp_path):
     result = json.loads((tmp_path / "layout.json").read_text())
     measured = set(result["images_per_second"])
     if keras.backend.backend() == "tensorflow":  # no channels_first convolution on CPU
-        assert measured == {"channels_last"} and "CPU" in result["notes"]["channels_first"]
+        assert measured == {"channels_last", bench.FUSED} and "CPU" in result["notes"]["channels_first"]
     else:
-        assert measured == {"channels_last", "channels_first"}
+        assert measured == {"channels_last", "channels_first", bench.FUSED}
         assert len(set(result["params"].values())) == 1  # the same network in both layouts
     assert all(v > 0 for v in result["images_per_second"].values())
     assert "| channels_first |" in (tmp_path / "layout.md").read_text()

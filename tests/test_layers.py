@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_dae import backend as kd_backend
 from keras_dae import layers
 from tests import helpers
 
@@ -259,3 +260,29 @@ def test_film(tmp_path):
     assert not np.allclose(helpers.to_numpy(trained([h, e])), h)
     with pytest.raises(ValueError, match="3 channels"):
         layers.FiLM(4)([np.zeros((2, 5, 5, 3), "float32"), e[:2]])
+
+
+def test_group_normalization_is_keras_with_a_fused_kernel(tmp_path):
+    helpers.run_layer_test(layers.GroupNormalization, {"groups": 4}, (2, 6, 6, 8), tmp_path, atol=1e-5)
+    x = helpers.random_inputs((3, 5, 5, 8), low=-2.0, high=3.0)
+    fused = layers.GroupNormalization(4, gamma_initializer="random_normal", beta_initializer="random_normal")
+    fused.build(x.shape)
+    ref = keras.layers.GroupNormalization(4)
+    ref.build(x.shape)
+    ref.set_weights(fused.get_weights())
+    np.testing.assert_allclose(helpers.to_numpy(fused(x)), helpers.to_numpy(ref(x)), atol=1e-5)
+
+    weights = keras.ops.convert_to_tensor(helpers.random_inputs(x.shape, seed=3))
+
+    def grads(layer):  # of a loss that weights every output differently, with respect to the input
+        loss = lambda v: keras.ops.sum(keras.ops.multiply(layer(v), weights))  # noqa: E731
+        return helpers.to_numpy(kd_backend.input_gradient(loss, keras.ops.convert_to_tensor(x)))
+
+    np.testing.assert_allclose(grads(fused), grads(ref), atol=1e-4)
+    # scale/center off, another axis (Keras' own code) and mixed precision keep Keras' results.
+    for kwargs in ({"scale": False, "center": False}, {"axis": 1}):
+        a, b = layers.GroupNormalization(4, **kwargs), keras.layers.GroupNormalization(4, **kwargs)
+        y = x.transpose(0, 3, 1, 2) if kwargs.get("axis") == 1 else x
+        np.testing.assert_allclose(helpers.to_numpy(a(y)), helpers.to_numpy(b(y)), atol=1e-5)
+    half = layers.GroupNormalization(4, dtype="mixed_bfloat16")
+    assert keras.backend.standardize_dtype(half(x).dtype) == "bfloat16"

@@ -12,3 +12,4 @@ from keras_dae.layers.impulse import SaltAndPepper as SaltAndPepper
 from keras_dae.layers.masking import BlockMasking as BlockMasking
 from keras_dae.layers.masking import GaussianMasking as GaussianMasking
 from keras_dae.layers.masking import MaskingNoise as MaskingNoise
+from keras_dae.layers.normalization import GroupNormalization as GroupNormalization

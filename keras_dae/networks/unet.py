@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_dae.layers import SigmaChannel
+from keras_dae.layers import GroupNormalization, SigmaChannel
 from keras_dae.networks.common import (
     check_conditioning,
     condition,
@@ -20,12 +20,12 @@ def residual_block(h, channels, emb=None, conditioning=None, groups=8, activatio
     shortcut = h
     if h.shape[-1] != channels:
         shortcut = keras.layers.Conv2D(channels, 1, name=f"{name}_shortcut")(h)
-    h = keras.layers.GroupNormalization(groups_for(h.shape[-1], groups), name=f"{name}_norm_1")(h)
+    h = GroupNormalization(groups_for(h.shape[-1], groups), name=f"{name}_norm_1")(h)
     h = keras.layers.Activation(activation, name=f"{name}_act_1")(h)
     h = keras.layers.Conv2D(channels, 3, padding="same", name=f"{name}_conv_1")(h)
     if conditioning == "sinusoidal":
         h = condition(h, emb, conditioning, name)
-    h = keras.layers.GroupNormalization(groups_for(channels, groups), name=f"{name}_norm_2")(h)
+    h = GroupNormalization(groups_for(channels, groups), name=f"{name}_norm_2")(h)
     if conditioning == "film":
         h = condition(h, emb, conditioning, name)
     h = keras.layers.Activation(activation, name=f"{name}_act_2")(h)
@@ -131,7 +131,7 @@ def unet(
         if i > 0:
             h = keras.layers.UpSampling2D(2, name=f"upsample_{i}")(h)
             h = keras.layers.Conv2D(widths[i - 1], 3, padding="same", name=f"upsample_{i}_conv")(h)
-    h = keras.layers.GroupNormalization(groups_for(widths[0], groups), name="output_norm")(h)
+    h = GroupNormalization(groups_for(widths[0], groups), name="output_norm")(h)
     h = keras.layers.Activation(activation, name="output_act_in")(h)
     channels = output_channels or input_shape[-1]
     h = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", name="output")(h)

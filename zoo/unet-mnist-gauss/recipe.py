@@ -18,7 +18,7 @@ SIGMA_RANGE = (0.01, 1.0)  # the issue's range; log-uniform, so each decade gets
                            # 0.3 / 0.5 vs +0.00 / +0.00 / +0.01 for 3 more log-uniform epochs
                            # (benchmarks/choices_mnist.py unet-sigma-stage): not adopted
 BACKEND = "torch"    # `keras-dae train` default: fastest end to end for this U-Net on 2 CPU cores
-                     # (5.8 s per 1,000 images vs 10.0 TensorFlow, 12.2 JAX; benchmarks/RESULTS.md)
+                     # (4.6 s per 1,000 images vs 10.0 TensorFlow, 12.2 JAX; benchmarks/RESULTS.md)
 EPOCHS = 30          # in two stages (STAGES below), trained across machines from
                      # zoo/unet-mnist-gauss/checkpoint (297–520 s an epoch on 2 cores with
                      # torch). Stage 1 is the first 20-epoch run: validation still rose ~0.01–0.02
