@@ -19,6 +19,9 @@ images; the recipes train on the first 50,000):
   the same training) or uniformly on the same range (the PyTorch peer's choice: more draws
   at high σ); validation PSNR at σ = 0.1 / 0.3 / 0.5 of every epoch (500 digits, as the
   recipe logs) and of the end (all 10,000), against the packaged model's.
+- `unet-weighting-stage`: the same third stage with each example's loss weighted by σ²
+  (`ResidualDAE(loss_weighting="output")`: the squared error of the denoised output instead
+  of the noise's, so more of the gradient goes to high σ), σ drawn log-uniformly or uniformly.
 
 Each comparison writes `benchmarks/results/choices_mnist_<name>.{json,md}`; the recipes'
 comments quote them.
@@ -27,6 +30,7 @@ comments quote them.
     KERAS_BACKEND=jax python benchmarks/choices_mnist.py sdae-epochs
     KERAS_BACKEND=jax python benchmarks/choices_mnist.py finetune-batch
     KERAS_BACKEND=torch python benchmarks/choices_mnist.py unet-sigma-stage
+    KERAS_BACKEND=torch python benchmarks/choices_mnist.py unet-weighting-stage
 """
 
 import argparse
@@ -174,6 +178,17 @@ UNET_STAGE_EPOCHS, UNET_STAGE_RATE = 3, 2.5e-4
 
 
 def unet_sigma_stage(fast):
+    return _unet_stage(fast, {"σ log-uniform": ("log_uniform", "noise"), "σ uniform": ("uniform", "noise")})
+
+
+def unet_weighting_stage(fast):
+    return _unet_stage(fast, {"σ log-uniform, loss × σ²": ("log_uniform", "output"),
+                              "σ uniform, loss × σ²": ("uniform", "output")})
+
+
+def _unet_stage(fast, arms):
+    """A third stage of `unet-mnist-gauss` under each arm, label: (σ distribution, loss weighting);
+    `fast` (tests): the first arm only, as each arm runs the same code."""
     import keras
     import numpy as np
 
@@ -192,17 +207,18 @@ def unet_sigma_stage(fast):
 
     rows = {"packaged (stages 1-2)": {"validation_psnr": score(keras_dae.load(recipe.NAME))}}
     print(rows, flush=True)
-    for distribution in ("log_uniform", "uniform"):
+    for label, (distribution, weighting) in list(arms.items())[:1 if fast else None]:
         keras.utils.set_random_seed(recipe.SEED)
         model = keras_dae.load(recipe.NAME)
         model.corruption.sigma_distribution = distribution
+        model.loss_weighting = weighting
         batches = datasets.ArrayBatches(x_train, batch_size=recipe.BATCH_SIZE, seed=recipe.SEED)
         stage = stages.Stage(epochs, lambda steps: training.warmup_cosine_adam(
             steps, UNET_STAGE_RATE, min(recipe.WARMUP_STEPS, steps // 2), ema_momentum=recipe.RESTART_EMA))
         start = time.perf_counter()
         history = stages.fit_stages(model, batches, [stage], shuffle=False, verbose=2, callbacks=[
             SyncDatasetEpoch(batches), ValidationPSNR(x_val[:500], recipe.SIGMAS, seed=VAL_SEED)])
-        rows[f"+ {epochs} epochs, σ {distribution.replace('_', '-')}"] = {
+        rows[f"+ {epochs} epochs, {label}"] = {
             "validation_psnr": score(model), "seconds": round(time.perf_counter() - start, 1),
             "per_epoch": {k: v for k, v in history.items() if "psnr" in k}}
         print(rows, flush=True)
@@ -213,13 +229,15 @@ def unet_sigma_stage(fast):
     lines += ["", f"`unet-mnist-gauss` as packaged, trained {epochs} more epochs on {len(x_train):,} digits "
               f"(batch {recipe.BATCH_SIZE}, a fresh Adam: warm-up then cosine from {UNET_STAGE_RATE:g} to 0, "
               f"ending with the moving average of its weights, momentum {recipe.RESTART_EMA:g}), σ in "
-              f"{recipe.SIGMA_RANGE} drawn as named; validation PSNR (dB) of {len(x_val):,} validation digits "
+              f"{recipe.SIGMA_RANGE} drawn as named, each example's ε-loss weighted as named (none: "
+              f"||ε̂ − ε||², the recipe's; × σ²: ||x̂ − x||²); validation PSNR (dB) of {len(x_val):,} validation digits "
               f"with Gaussian noise (NumPy seed {VAL_SEED}), σ given, outputs clipped, per image, averaged."]
     return {"rows": rows, "epochs": epochs}, "\n".join(lines)
 
 
 COMPARISONS = {"saltpepper-schedule": saltpepper_schedule, "sdae-epochs": sdae_epochs,
-               "finetune-batch": finetune_batch, "unet-sigma-stage": unet_sigma_stage}
+               "finetune-batch": finetune_batch, "unet-sigma-stage": unet_sigma_stage,
+               "unet-weighting-stage": unet_weighting_stage}
 
 
 def main(argv=None):

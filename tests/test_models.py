@@ -344,3 +344,39 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="value_range"):
         models.DAE(mlp(False), value_range=(1.0, 0.0))
     assert backend() in ("jax", "tensorflow", "torch")
+
+
+@pytest.mark.parametrize("weighting, power", [("noise", 0.0), ("output", 2.0), (1, 1.0)])
+def test_residual_loss_weighting_multiplies_each_example_by_a_power_of_sigma(weighting, power):
+    x = data()
+    sigma = np.linspace(0.05, 0.3, N).astype("float32")
+    x_tilde = x + sigma[:, None] * np.random.default_rng(2).standard_normal(x.shape).astype("float32")
+    model = models.ResidualDAE(mlp(True), layers.AdditiveGaussian(sigma_range=(0.05, 0.3)),
+                               loss_weighting=weighting)
+    outputs = model._outputs(ops.convert_to_tensor(x_tilde), ops.convert_to_tensor(sigma))
+    got = to_numpy(model._per_sample_loss(ops.convert_to_tensor(x), outputs))
+    eps_error = np.mean((to_numpy(outputs["raw"]) - (x_tilde - x) / sigma[:, None]) ** 2, axis=1)
+    np.testing.assert_allclose(got, sigma ** power * eps_error, rtol=1e-5)
+    if weighting == "output":  # σ²||ε̂ − ε||² is the squared error of the denoised output
+        np.testing.assert_allclose(got, np.mean((to_numpy(outputs["x_hat"]) - x) ** 2, axis=1), rtol=1e-4)
+
+
+def test_a_residual_model_weighted_by_sigma_trains_and_saves(tmp_path):
+    model = models.ResidualDAE(mlp(True), layers.AdditiveGaussian(sigma_range=(0.05, 0.3), seed=1),
+                               loss_weighting="output")
+    history = compiled(model).fit(data(), epochs=2, batch_size=16, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    reloaded = assert_saved_model_roundtrip(model, inputs_for(data(), True), tmp_path, atol=1e-6)
+    assert reloaded.loss_weighting == "output"
+
+
+def test_residual_loss_weighting_errors():
+    with pytest.raises(ValueError, match="loss_weighting='x'"):
+        models.ResidualDAE(mlp(True), layers.AdditiveGaussian(sigma_range=(0.05, 0.3)), loss_weighting="x")
+    with pytest.raises(ValueError, match="blind"):
+        models.ResidualDAE(mlp(False), layers.AdditiveGaussian(sigma=0.2), loss_weighting="output")
+    model = models.ResidualDAE(mlp(True), layers.AdditiveGaussian(sigma_range=(0.05, 0.3)))
+    model.loss_weighting = "output"  # a later stage of a run may change it
+    assert model.get_config()["loss_weighting"] == "output" and model._sigma_power == 2.0
+    with pytest.raises(ValueError, match="Received: loss_weighting=None"):
+        model.loss_weighting = None

@@ -16,7 +16,9 @@ SIGMA_RANGE = (0.01, 1.0)  # the issue's range; log-uniform, so each decade gets
                            # Uniform draws (the PyTorch peer's) in a third stage from the
                            # packaged model: +0.00 / +0.02 / +0.04 dB on validation at σ = 0.1 /
                            # 0.3 / 0.5 vs +0.00 / +0.00 / +0.01 for 3 more log-uniform epochs
-                           # (benchmarks/choices_mnist.py unet-sigma-stage): not adopted
+                           # (benchmarks/choices_mnist.py unet-sigma-stage): not adopted;
+                           # nor a loss weighted by σ² (loss_weighting="output"): −0.01 / +0.00
+                           # / +0.02 log-uniform, −0.02 / −0.00 / +0.04 uniform (unet-weighting-stage)
 BACKEND = "torch"    # `keras-dae train` default: fastest end to end for this U-Net on 2 CPU cores
                      # (4.6 s per 1,000 images vs 10.0 TensorFlow, 12.2 JAX; benchmarks/RESULTS.md)
 EPOCHS = 30          # in two stages (STAGES below), trained across machines from
