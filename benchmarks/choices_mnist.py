@@ -22,6 +22,9 @@ images; the recipes train on the first 50,000):
 - `unet-weighting-stage`: the same third stage with each example's loss weighted by σ²
   (`ResidualDAE(loss_weighting="output")`: the squared error of the denoised output instead
   of the noise's, so more of the gradient goes to high σ), σ drawn log-uniformly or uniformly.
+- `unet-batch`: `unet-mnist-gauss`'s model from scratch for `UNET_BATCH_EPOCHS` epochs at
+  batch 64 (the recipe's), 128 and 256, the rate scaled with the batch; validation PSNR at
+  σ = 0.1 / 0.3 / 0.5 per epoch (500 digits) and at the end (all 10,000), and images/s.
 
 Each comparison writes `benchmarks/results/choices_mnist_<name>.{json,md}`; the recipes'
 comments quote them.
@@ -31,6 +34,7 @@ comments quote them.
     KERAS_BACKEND=jax python benchmarks/choices_mnist.py finetune-batch
     KERAS_BACKEND=torch python benchmarks/choices_mnist.py unet-sigma-stage
     KERAS_BACKEND=torch python benchmarks/choices_mnist.py unet-weighting-stage
+    KERAS_BACKEND=torch python benchmarks/choices_mnist.py unet-batch
 """
 
 import argparse
@@ -186,25 +190,38 @@ def unet_weighting_stage(fast):
                               "σ uniform, loss × σ²": ("uniform", "output")})
 
 
+def _unet_scorer(recipe, x_val):
+    """PSNR at the recipe's σ on all of `x_val`, the evaluation protocol (σ given, clipped)."""
+    import numpy as np
+
+    from keras_dae import evaluation, metrics
+
+    noisy = {s: evaluation.add_gaussian_noise(x_val, s, VAL_SEED) for s in recipe.SIGMAS}
+    return lambda model: {
+        f"{s:g}": float(metrics.psnr_numpy(x_val, np.clip(model.denoise(noisy[s], sigma=s), 0, 1)).mean())
+        for s in recipe.SIGMAS}
+
+
+def _psnr_table(recipe, rows, first_column):
+    lines = [f"| {first_column} | " + " | ".join(f"σ = {s:g}" for s in recipe.SIGMAS) + " |",
+             "|---|" + "---|" * len(recipe.SIGMAS)]
+    return lines + [f"| {label} | " + " | ".join(f"{r['validation_psnr'][f'{s:g}']:.3f}" for s in recipe.SIGMAS)
+                    + " |" for label, r in rows.items()]
+
+
 def _unet_stage(fast, arms):
     """A third stage of `unet-mnist-gauss` under each arm, label: (σ distribution, loss weighting);
     `fast` (tests): the first arm only, as each arm runs the same code."""
     import keras
-    import numpy as np
 
     import keras_dae
-    from keras_dae import datasets, evaluation, metrics, stages, training
+    from keras_dae import datasets, stages, training
     from keras_dae.callbacks import SyncDatasetEpoch, ValidationPSNR
 
     recipe = training.load_recipe(ROOT / "zoo" / "unet-mnist-gauss")
     (x_train, _), (x_val, _) = _data(fast)
     epochs = 1 if fast else UNET_STAGE_EPOCHS
-    noisy = {s: evaluation.add_gaussian_noise(x_val, s, VAL_SEED) for s in recipe.SIGMAS}
-
-    def score(model):  # all validation digits, the evaluation protocol
-        return {f"{s:g}": float(metrics.psnr_numpy(x_val, np.clip(model.denoise(noisy[s], sigma=s), 0, 1)).mean())
-                for s in recipe.SIGMAS}
-
+    score = _unet_scorer(recipe, x_val)
     rows = {"packaged (stages 1-2)": {"validation_psnr": score(keras_dae.load(recipe.NAME))}}
     print(rows, flush=True)
     for label, (distribution, weighting) in list(arms.items())[:1 if fast else None]:
@@ -222,10 +239,7 @@ def _unet_stage(fast, arms):
             "validation_psnr": score(model), "seconds": round(time.perf_counter() - start, 1),
             "per_epoch": {k: v for k, v in history.items() if "psnr" in k}}
         print(rows, flush=True)
-    lines = ["| model | " + " | ".join(f"σ = {s:g}" for s in recipe.SIGMAS) + " |",
-             "|---|" + "---|" * len(recipe.SIGMAS)]
-    lines += [f"| {label} | " + " | ".join(f"{r['validation_psnr'][f'{s:g}']:.3f}" for s in recipe.SIGMAS) + " |"
-              for label, r in rows.items()]
+    lines = _psnr_table(recipe, rows, "model")
     lines += ["", f"`unet-mnist-gauss` as packaged, trained {epochs} more epochs on {len(x_train):,} digits "
               f"(batch {recipe.BATCH_SIZE}, a fresh Adam: warm-up then cosine from {UNET_STAGE_RATE:g} to 0, "
               f"ending with the moving average of its weights, momentum {recipe.RESTART_EMA:g}), σ in "
@@ -235,9 +249,59 @@ def _unet_stage(fast, arms):
     return {"rows": rows, "epochs": epochs}, "\n".join(lines)
 
 
+# Batch sizes compared for the U-Net recipe from scratch over the same images, Adam's peak rate
+# scaled by √(batch / 64) from the recipe's (the usual rule for Adam) and the warm-up kept at the
+# recipe's number of images; two epochs, set by compute (~25 min for the three on 2 cores).
+UNET_BATCHES, UNET_BATCH_EPOCHS = (64, 128, 256), 2
+
+
+def unet_batch(fast):
+    import math
+
+    import keras
+
+    from keras_dae import datasets, stages, training
+    from keras_dae.callbacks import SyncDatasetEpoch, ValidationPSNR
+
+    recipe = training.load_recipe(ROOT / "zoo" / "unet-mnist-gauss")
+    (x_train, _), (x_val, _) = _data(fast)
+    epochs = 1 if fast else UNET_BATCH_EPOCHS
+    score = _unet_scorer(recipe, x_val)
+    rows = {}
+    for batch_size in UNET_BATCHES[1:2] if fast else UNET_BATCHES:  # fast (tests): one, with a scaled rate
+        keras.utils.set_random_seed(recipe.SEED)
+        model = recipe.build()
+        rate = recipe.LEARNING_RATE * math.sqrt(batch_size / recipe.BATCH_SIZE)
+        steps = epochs * -(-len(x_train) // batch_size)
+        warmup = min(recipe.WARMUP_STEPS * recipe.BATCH_SIZE // batch_size, steps // 2)
+        batches = datasets.ArrayBatches(x_train, batch_size=batch_size, seed=recipe.SEED)
+        stage = stages.Stage(epochs, lambda n, rate=rate, warmup=warmup: training.warmup_cosine_adam(n, rate, warmup))
+        start = time.perf_counter()
+        history = stages.fit_stages(model, batches, [stage], shuffle=False, verbose=2, callbacks=[
+            SyncDatasetEpoch(batches), ValidationPSNR(x_val[:500], recipe.SIGMAS, seed=VAL_SEED)])
+        seconds = time.perf_counter() - start
+        rows[f"{batch_size} (Adam {rate:.2g})"] = {
+            "batch_size": batch_size, "learning_rate": rate, "validation_psnr": score(model),
+            "seconds": round(seconds, 1), "images_per_second": round(epochs * len(x_train) / seconds, 1),
+            "per_epoch": {k: v for k, v in history.items() if "psnr" in k}}
+        print(rows, flush=True)
+    lines = _psnr_table(recipe, rows, "batch (peak rate)")
+    lines[0] += " training time |"
+    lines[1] += "---|"
+    lines[2:] = [line + f" {r['seconds'] / 60:.1f} min ({r['images_per_second']:.0f} images/s) |"
+                 for line, r in zip(lines[2:], rows.values())]
+    lines += ["", f"`unet-mnist-gauss`'s network and objective from scratch (seed {recipe.SEED}), {epochs} "
+              f"epochs of {len(x_train):,} digits at each batch size: Adam, linear warm-up over "
+              f"{recipe.WARMUP_STEPS * recipe.BATCH_SIZE:,} images then cosine to 0, the peak rate "
+              f"{recipe.LEARNING_RATE:g} × √(batch / {recipe.BATCH_SIZE}); validation PSNR (dB) of {len(x_val):,} "
+              f"validation digits with Gaussian noise (NumPy seed {VAL_SEED}), σ given, outputs clipped, per "
+              f"image, averaged; training time includes the per-epoch validation of 500 digits."]
+    return {"rows": rows, "epochs": epochs}, "\n".join(lines)
+
+
 COMPARISONS = {"saltpepper-schedule": saltpepper_schedule, "sdae-epochs": sdae_epochs,
                "finetune-batch": finetune_batch, "unet-sigma-stage": unet_sigma_stage,
-               "unet-weighting-stage": unet_weighting_stage}
+               "unet-weighting-stage": unet_weighting_stage, "unet-batch": unet_batch}
 
 
 def main(argv=None):
