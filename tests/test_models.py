@@ -368,6 +368,11 @@ def test_a_residual_model_weighted_by_sigma_trains_and_saves(tmp_path):
     assert np.all(np.isfinite(history.history["loss"]))
     reloaded = assert_saved_model_roundtrip(model, inputs_for(data(), True), tmp_path, atol=1e-6)
     assert reloaded.loss_weighting == "output"
+    # Changed after a compiled step ran, the weighting reaches the next one (σ ≤ 0.3: the
+    # noise's squared error is ≥ 1/0.3² times the output's).
+    output_loss = model.evaluate(data(), verbose=0)
+    model.loss_weighting = "noise"
+    assert model.evaluate(data(), verbose=0) > 10 * output_loss
 
 
 def test_residual_loss_weighting_errors():

@@ -69,7 +69,7 @@ class ResidualDAE(DAE):
     @property
     def loss_weighting(self):
         """`"noise"`, `"output"` or the power p of σ each example's loss is multiplied by;
-        settable between trainings (a later stage of a run), read when `compile` traces."""
+        settable between trainings (a later stage of a run)."""
         return self._loss_weighting
 
     @loss_weighting.setter
@@ -85,6 +85,8 @@ class ResidualDAE(DAE):
                 f"squared error). Received: loss_weighting={value!r} with a blind network"
             )
         self._loss_weighting, self._sigma_power = value, float(power)
+        # The compiled steps (JAX, TensorFlow) hold the old power: the next fit/evaluate retraces.
+        self.train_function = self.test_function = None
 
     def _outputs(self, x_tilde, sigma=None, mask=None):
         raw = self._network(x_tilde, sigma)
