@@ -16,16 +16,9 @@ import time
 import numpy as np
 
 from keras_dae import baselines as baselines_lib
-from keras_dae.evaluation import (
-    _KERAS,
-    EvaluationResult,
-    _cached,
-    _resolve,
-    cache_dir,
-    load_eval_images,
-    versions,
-)
+from keras_dae.evaluation import _KERAS, _cached, _resolve, cache_dir, load_eval_images
 from keras_dae.metrics import psnr_masked_numpy
+from keras_dae.results import EvaluationResult, versions
 
 INPAINTING_PROTOCOL_VERSION = 2  # 2: PSNRs pooled over the set (1: per-image mean)
 

@@ -10,7 +10,7 @@ import argparse
 import pathlib
 
 from keras_dae import registry
-from keras_dae.evaluation import PUBLISHED_BSD68
+from keras_dae.results import PUBLISHED_BSD68
 from keras_dae.training import load_recipe
 from keras_dae.utils import replace_block
 
