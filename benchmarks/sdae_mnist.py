@@ -77,7 +77,7 @@ def pretrained_stack(condition, seed, x_train, fast=False, reuse_zoo=True, cache
     """
     import keras
 
-    from keras_dae import hub
+    from keras_dae import archives, hub
 
     widths = (784, 64, 64, 64) if fast else WIDTHS  # WIDTHS: the recipe's default
     keras.utils.set_random_seed(seed)
@@ -98,7 +98,7 @@ def pretrained_stack(condition, seed, x_train, fast=False, reuse_zoo=True, cache
     seconds = time.perf_counter() - start
     if cached is not None:
         atomic_write(cached.with_suffix(".json"), json.dumps({"pretrain_seconds": seconds}))
-        hub.package(stack, cached)  # atomic, and last: its presence means both are there
+        archives.package(stack, cached)  # atomic, and last: its presence means both are there
     return stack, "here", seconds
 
 

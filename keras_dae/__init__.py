@@ -8,6 +8,7 @@ from keras_dae import models as models
 from keras_dae import networks as networks
 from keras_dae import downstream as downstream
 # The rest of the API map (README), reachable after `import keras_dae` alone.
+from keras_dae import archives as archives
 from keras_dae import backend as backend
 from keras_dae import baselines as baselines
 from keras_dae import datasets as datasets
@@ -15,6 +16,7 @@ from keras_dae import evaluation as evaluation
 from keras_dae import inpainting as inpainting
 from keras_dae import metrics as metrics
 from keras_dae import probe as probe
+from keras_dae import results as results
 from keras_dae import runs as runs
 from keras_dae import sampling as sampling
 from keras_dae import stages as stages

@@ -5,6 +5,7 @@ to load it, and its licences)."""
 import keras
 
 from keras_dae import registry
+from keras_dae.archives import WEIGHTS_FILE
 
 
 def _version():
@@ -140,9 +141,7 @@ def model_card(entry_or_metadata, eval_results=None):
     if info.get("revision"):
         body.append(f"- Hub revision: `{info['revision']}`")
     if info.get("sha256"):
-        from keras_dae import hub
-
-        body.append(f"- SHA-256 of {info.get('weights_file') or hub.WEIGHTS_FILE}: `{info['sha256']}`")
+        body.append(f"- SHA-256 of {info.get('weights_file') or WEIGHTS_FILE}: `{info['sha256']}`")
     return "\n".join(head + [""] + body) + "\n"
 
 

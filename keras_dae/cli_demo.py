@@ -29,7 +29,7 @@ def demo(args):
     import numpy as np
 
     from keras_dae import assets, evaluation, load, metrics, plotting
-    from keras_dae.cli import _positive_floats
+    from keras_dae.cli_commands import _positive_floats
 
     sigmas = _positive_floats(args.sigmas, "--sigmas")
     model = load(args.model)

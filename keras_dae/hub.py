@@ -1,12 +1,10 @@
 """Load and publish zoo models: registry names, the Hugging Face Hub, local files.
 
-A packaged zoo model is one `.keras` archive under `keras_dae/weights/`; its members are
-exactly the files of the Keras Hub layout (`config.json`, `metadata.json`,
-`model.weights.h5`), so publishing it uploads those member bytes unchanged and the Hub's
-`model.weights.h5` has the SHA-256 the registry records.
+A packaged zoo model is one `.keras` archive under `keras_dae/weights/`, whose members are
+the files of the Keras Hub layout; `keras_dae.archives` writes, reads and checks them
+(`package`, `weights_sha256`), and they are reachable from here as before.
 """
 
-import hashlib
 import importlib.resources
 import os
 import re
@@ -17,12 +15,19 @@ import zipfile
 import keras
 
 from keras_dae import registry
+from keras_dae.archives import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    extract_archive,
+    is_layout,
+    read_bytes,
+    saved_keras_version,
+    sha256_hex,
+)
+from keras_dae.archives import package as package, weights_sha256 as weights_sha256
 from keras_dae.cards import model_card as model_card
 from keras_dae.utils import atomic_write
 
-CONFIG_FILE = "config.json"
-METADATA_FILE = "metadata.json"
-WEIGHTS_FILE = "model.weights.h5"
 PARTS = ("encoder", "decoder")
 ACCEPTED_FORMS = (
     "a registered name (see keras_dae.list_models()), e.g. 'unet-mnist-gauss'",
@@ -93,7 +98,7 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
             if entry.hf_repo == repo_id:
                 task = entry.task
                 if entry.revision == commit:
-                    _verify(_read(os.path.join(folder, entry.weights_file)), entry, f"hf://{repo_id}@{commit}")
+                    _verify(read_bytes(os.path.join(folder, entry.weights_file)), entry, f"hf://{repo_id}@{commit}")
         model = _load_model(folder, compile)
     elif isinstance(name_or_path, str) and source in entries:
         task = registry.get(source).task
@@ -104,7 +109,7 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
                 f"`revision` applies to Hub sources only, not to the local path "
                 f"{source!r}. Received: revision={revision!r}"
             )
-        if not _is_layout(source) and not zipfile.is_zipfile(source):
+        if not is_layout(source) and not zipfile.is_zipfile(source):
             raise ValueError(
                 f"Not a Keras model: name_or_path={source!r} is neither a `.keras` archive "
                 f"nor a folder holding {CONFIG_FILE}.\n" + _forms()
@@ -163,9 +168,9 @@ def publish(model_or_name, target, card=None, eval_results=None, private=False,
         entry, name = _write_layout(model_or_name, folder)
         if card is None:
             info = entry.to_dict() if entry else {"name": name, "hf_repo": repo_id}
-            info.setdefault("sha256", sha256_hex(_read(os.path.join(folder, WEIGHTS_FILE))))
+            info.setdefault("sha256", sha256_hex(read_bytes(os.path.join(folder, WEIGHTS_FILE))))
             info["hf_repo"] = repo_id
-            info["keras_version"] = _saved_keras_version(folder)
+            info["keras_version"] = saved_keras_version(folder)
             card = model_card(info, eval_results=eval_results)
         atomic_write(os.path.join(folder, "README.md"), card)
         api = HfApi(token=token, library_name="keras", library_version=keras.__version__)
@@ -178,84 +183,6 @@ def publish(model_or_name, target, card=None, eval_results=None, private=False,
         except OSError as e:
             raise OSError(f"Could not publish to target={target!r}: {type(e).__name__}: {e}") from e
     return commit.oid
-
-
-def package(model, path, weights_dtype=None):
-    """Writes `model` as the `.keras` archive a zoo entry ships under `keras_dae/weights/`:
-    architecture and weights only, without the optimizer's state (for Adam, two thirds of
-    the bytes) and without a compile config, so `load` compiles it with its defaults.
-
-    Args:
-        model: a `keras.Model`.
-        path: the `.keras` file to write (atomically).
-        weights_dtype: None keeps the variables' dtypes; `"float16"` stores float32
-            weights as float16 (half the bytes), which Keras casts back to the
-            variables' float32 on load.
-
-    Returns:
-        The SHA-256 of its `model.weights.h5`, for the entry's `sha256`.
-    """
-    path = os.fspath(path)
-    if not path.endswith(".keras"):
-        raise ValueError(f"`path` must end in `.keras`. Received: path={path!r}")
-    if weights_dtype not in (None, "float32", "float16"):
-        raise ValueError("`weights_dtype` must be None, 'float32' or 'float16'. "
-                         f"Received: weights_dtype={weights_dtype!r}")
-    with tempfile.TemporaryDirectory(prefix="keras_dae_package_") as folder:
-        full, bare = os.path.join(folder, "full.keras"), os.path.join(folder, "bare.keras")
-        keras.saving.save_model(model, full)
-        keras.saving.load_model(full, compile=False, safe_mode=True).save(bare)
-        if weights_dtype == "float16":
-            _halve_weights(bare, folder)
-        atomic_write(path, _read(bare))
-    return weights_sha256(path)
-
-
-def _halve_weights(archive, folder):
-    """Rewrites the float32 datasets of a `.keras` archive's weights file as float16.
-
-    The weights file is copied into a fresh HDF5 file (deleting datasets in place would
-    not give the bytes back), groups and attributes unchanged.
-    """
-    import h5py
-    import numpy as np
-
-    source, halved = os.path.join(folder, "source.h5"), os.path.join(folder, WEIGHTS_FILE)
-    with zipfile.ZipFile(archive) as zf:
-        members = {m: zf.read(m) for m in zf.namelist()}
-    atomic_write(source, members[WEIGHTS_FILE])
-
-    def copy(src, dst):
-        dst.attrs.update(src.attrs)
-        for key, item in src.items():
-            if isinstance(item, h5py.Group):
-                copy(item, dst.create_group(key))
-            else:
-                value = item[()]
-                if getattr(value, "dtype", None) == np.float32:
-                    value = value.astype(np.float16)
-                dst.create_dataset(key, data=value).attrs.update(item.attrs)
-
-    with h5py.File(source, "r") as src, h5py.File(halved, "w") as dst:
-        copy(src, dst)
-    members[WEIGHTS_FILE] = _read(halved)
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for member, data in members.items():
-            zf.writestr(member, data)
-
-
-def weights_sha256(path):
-    """SHA-256 (hex) of the `model.weights.h5` of a `.keras` archive or Keras Hub folder:
-    the value a registry entry records."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        return sha256_hex(_read(os.path.join(path, WEIGHTS_FILE)))
-    with zipfile.ZipFile(path) as zf:
-        return sha256_hex(zf.read(WEIGHTS_FILE))
-
-
-def sha256_hex(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 def _forms():
@@ -305,7 +232,7 @@ def _download(repo_id, revision, cache_dir, token):
         )
     except OSError as e:
         raise OSError(f"Could not fetch {where}: {type(e).__name__}: {e}") from e
-    if not _is_layout(folder):
+    if not is_layout(folder):
         raise ValueError(f"{where} is not in the Keras Hub layout: no {CONFIG_FILE} in it.")
     return folder, os.path.basename(os.path.normpath(folder))
 
@@ -325,7 +252,7 @@ def _load_entry(entry, revision, compile, cache_dir, token):
         )
     folder, commit = _download(entry.hf_repo, revision, cache_dir, token)
     if commit == entry.revision:
-        _verify(_read(os.path.join(folder, entry.weights_file)), entry, f"hf://{entry.hf_repo}@{commit}")
+        _verify(read_bytes(os.path.join(folder, entry.weights_file)), entry, f"hf://{entry.hf_repo}@{commit}")
     return _load_model(folder, compile)
 
 
@@ -361,24 +288,6 @@ def _compile_defaults(model, task=None):
     model.compile(**kwargs)
 
 
-def _is_layout(path):
-    return os.path.isdir(path) and os.path.isfile(os.path.join(path, CONFIG_FILE))
-
-
-def _read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def _extract_archive(archive, folder):
-    with zipfile.ZipFile(archive) as zf:
-        for member in zf.namelist():
-            parts = member.split("/")
-            if member.startswith("/") or ".." in parts or member.endswith("/"):
-                continue
-            atomic_write(os.path.join(folder, *parts), zf.read(member))
-
-
 def _write_layout(model_or_name, folder):
     """Writes the Keras Hub layout of `model_or_name` into `folder`: (entry or None, name)."""
     if isinstance(model_or_name, keras.Model):
@@ -398,16 +307,16 @@ def _write_layout(model_or_name, folder):
                 f"{source!r} has no packaged weights to publish. Received: model_or_name={source!r}"
             )
         with importlib.resources.as_file(packaged) as path:
-            _extract_archive(path, folder)
-        _verify(_read(os.path.join(folder, entry.weights_file)), entry, f"the packaged {entry.packaged}")
+            extract_archive(path, folder)
+        _verify(read_bytes(os.path.join(folder, entry.weights_file)), entry, f"the packaged {entry.packaged}")
         return entry, entry.name
-    if _is_layout(source):
+    if is_layout(source):
         for name in os.listdir(source):
             src = os.path.join(source, name)
             copy = shutil.copytree if os.path.isdir(src) else shutil.copyfile
             copy(src, os.path.join(folder, name))
     elif os.path.isfile(source) and zipfile.is_zipfile(source):
-        _extract_archive(source, folder)
+        extract_archive(source, folder)
     else:
         raise ValueError(
             "`model_or_name` is neither a registered name with packaged weights nor a "
@@ -416,16 +325,6 @@ def _write_layout(model_or_name, folder):
     digest = weights_sha256(folder)
     entry = next((e for e in registry.entries() if e.sha256 == digest), None)
     return entry, entry.name if entry else os.path.basename(source.rstrip("/\\")).removesuffix(".keras")
-
-
-def _saved_keras_version(folder):
-    import json
-
-    try:
-        with open(os.path.join(folder, METADATA_FILE), encoding="utf-8") as f:
-            return json.load(f).get("keras_version")
-    except (OSError, ValueError):
-        return None
 
 
 def _version():

@@ -50,7 +50,7 @@ import time
 import keras
 import numpy as np
 
-from keras_dae import backend, datasets, hub, registry
+from keras_dae import archives, backend, datasets, hub, registry
 from keras_dae.callbacks import EvaluateWithEMA, SyncDatasetEpoch
 from keras_dae.runs import (  # noqa: F401  (TrainingPaused, checkpoint_dir: part of this API)
     EpochLog, PartLog, PauseAtEpochEnd, TrainingPaused, checkpoint_dir, hardware, read_log, reopen)
@@ -246,7 +246,7 @@ def export(recipe, model, train_seconds, epochs, history, num_eval_images=None, 
     stage.mkdir(parents=True, exist_ok=True)
     packaged = stage / f"{name}.keras"
     weights_dtype = getattr(recipe, "WEIGHTS_DTYPE", None)
-    digest = hub.package(model, packaged, weights_dtype=weights_dtype)
+    digest = archives.package(model, packaged, weights_dtype=weights_dtype)
 
     reloaded = hub.load(str(packaged), compile=False)
     metrics, table, golden = recipe.evaluate(reloaded, num_images=num_eval_images)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from keras_dae import cli
+from keras_dae import cli, cli_commands
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -166,7 +166,7 @@ def test_denoise_picks_the_photo_model_keeps_bit_depth_and_does_colour_per_chann
     assert cli.main(["denoise", str(tmp_path / "gray16.png"), str(tmp_path / "out16.png"), "--sigma", str(25 / 255)]) == 0
     assert cli.main(["denoise", str(tmp_path / "colour.png"), str(tmp_path / "outc.png"), "--sigma", str(25 / 255)]) == 0
     captured = capsys.readouterr()
-    assert cli._photo_model() in captured.out and "channel by channel" in captured.err
+    assert cli_commands._photo_model() in captured.out and "channel by channel" in captured.err
     with Image.open(tmp_path / "out16.png") as im:
         assert im.mode.startswith("I") and im.size == (48, 40)
         out16 = np.asarray(im, dtype="float32") / 65535

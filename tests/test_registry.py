@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 import keras_dae
-from keras_dae import hub, registry
+from keras_dae import archives, registry
 
 FIELDS = dict(architecture="MLP 784-256-784", objective="DAE, MSE", dataset="mnist",
               corruption="AdditiveGaussian σ=0.3", hf_repo="someone/mlp-mnist-gauss",
@@ -92,7 +92,7 @@ def test_shipped_entry_is_packaged_verified_and_loads_offline(name):
     entry = registry.get(name)
     assert entry.packaged_file() is not None, f"{name}: keras_dae/weights/{entry.packaged} missing"
     with entry.packaged_file().open("rb") as f, zipfile.ZipFile(f) as zf:
-        assert hub.sha256_hex(zf.read(entry.weights_file)) == entry.sha256
+        assert archives.sha256_hex(zf.read(entry.weights_file)) == entry.sha256
     model = keras_dae.load(name)
     assert model.compiled
     if entry.task == "image-classification":  # a head on an encoder: logits of the classes

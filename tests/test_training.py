@@ -124,7 +124,7 @@ def test_without_install_the_export_stays_in_outputs(sandbox, tmp_path):
                                                   "golden.npz", "registry.json"}
     assert not (tmp_path / "weights").exists() and "conv-tiny-gauss" not in registry.list_models()
     assert keras_dae.load(str(stage / "conv-tiny-gauss.keras")).name == "conv-tiny-gauss"
-    assert keras_dae.hub.weights_sha256(stage / "conv-tiny-gauss.keras") == entry.sha256
+    assert keras_dae.archives.weights_sha256(stage / "conv-tiny-gauss.keras") == entry.sha256
 
 
 def test_the_stop_file_pauses_after_the_current_epoch(sandbox, tmp_path):

@@ -1,0 +1,253 @@
+"""The commands of `keras-dae` (see `keras_dae.cli` for the parser): each takes the parsed
+arguments and returns the exit code, or raises `UsageError` for a one-line message and code 2.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+
+class UsageError(Exception):
+    """Bad usage or input: a one-line message and exit code 2."""
+
+
+DEFAULT_MODEL = "unet-mnist-gauss"
+# Images that are not 28×28 gray digits go to the natural-image denoiser (σ given or
+# estimated); the converted DnCNN-S σ = 25 until keras-dae's own is trained.
+PHOTO_MODEL = "dncnn-bsd400-gauss"
+PHOTO_MODEL_FALLBACK = "dncnn-bsd400-gauss25"
+
+
+def _positive_floats(values, flag):
+    out = []
+    for v in values:
+        try:
+            f = float(v)
+        except ValueError:
+            f = float("nan")
+        if not f > 0:
+            raise UsageError(f"{flag} must be positive numbers. Received: {flag} {v}")
+        out.append(f)
+    return out
+
+
+def _load_model(name):
+    from keras_dae import load
+
+    try:
+        return load(name)
+    except KeyError as e:
+        raise UsageError(str(e).strip("'\"")) from None
+
+
+def _fit_shape(model, x, path):
+    """`x` as a batch `(N, H, W, C)` the model accepts, or a one-line usage error."""
+    want = model.example_shape
+    batch = x if x.ndim == len(want) + 1 else x[None]
+    got = tuple(batch.shape[1:])
+    fixed = all(w is None or w == g for w, g in zip(want, got)) and len(want) == len(got)
+    if not fixed and len(want) == 1 and int(np.prod(got)) == want[0]:
+        return batch.reshape(len(batch), -1)
+    if not fixed:
+        raise UsageError(f"image of shape {got} does not fit model input {want}")
+    return batch
+
+
+def _photo_model():
+    from keras_dae import registry
+
+    return PHOTO_MODEL if PHOTO_MODEL in registry.list_models() else PHOTO_MODEL_FALLBACK
+
+
+def _default_model(x):
+    """The zoo model for an image when --model is not given: the MNIST U-Net for 28×28 gray
+    digits, the natural-image denoiser for anything else."""
+    return DEFAULT_MODEL if tuple(x.shape[-3:]) == (28, 28, 1) else _photo_model()
+
+
+def _per_channel(model, x):
+    """A colour image for a gray model: its channels as a batch of gray images."""
+    gray = model.example_shape[-1] == 1
+    return gray and x.ndim == 3 and x.shape[-1] == 3
+
+
+def denoise(args):
+    """Denoises image files (PNG, JPEG, TIFF, NPY), one file or a folder."""
+    import keras
+
+    from keras_dae import imageio
+
+    if args.sigma is not None and not args.sigma >= 0:
+        raise UsageError(f"--sigma must be >= 0. Received: --sigma {args.sigma}")
+    files = _inputs(args.input)
+    outputs = _outputs(files, args.output)
+    models, used, warned, failed = {}, set(), False, []
+    if args.model:
+        models[args.model] = _load_model(args.model)  # a bad --model fails before any file
+    bar = keras.utils.Progbar(len(files), unit_name="file") if len(files) > 1 else None
+    for i, (src, dst) in enumerate(zip(files, outputs)):
+        try:
+            x, bits = imageio.read_image(src, return_bits=True)
+            name = args.model or _default_model(x)
+            model = models.get(name) or models.setdefault(name, _load_model(name))
+            used.add(name)
+            if _per_channel(model, x):
+                if not warned:
+                    print(f"note: {name} is a grayscale model; colour images are denoised channel by "
+                          "channel (a baseline: no colour model is trained yet)", file=sys.stderr)
+                    warned = True
+                out = model.denoise(np.moveaxis(x, -1, 0)[..., None], sigma=args.sigma)
+                out = np.moveaxis(out[..., 0], 0, -1)
+            else:
+                batch = _fit_shape(model, x, src)
+                out = model.denoise(batch, sigma=args.sigma).reshape((len(batch),) + x.shape[-3:])
+                out = out if x.ndim == 4 else out[0]
+            imageio.write_image(dst, out, bits=bits)
+        except (UsageError, ValueError) as e:  # this file is bad: say so, go on with the others
+            failed.append(src)
+            print(f"keras-dae: error: {src}: {_one_line(e)}", file=sys.stderr)
+        if bar:
+            bar.update(i + 1)
+    done = len(files) - len(failed)
+    print(f"denoised {done} file(s) with {', '.join(sorted(used)) or 'no model'} → {args.output}"
+          + (f"; {len(failed)} file(s) refused (see above)" if failed else ""))
+    return 2 if failed else 0
+
+
+def inpaint(args):
+    """Fills the masked pixels of image files."""
+    from keras_dae import imageio
+
+    files = _inputs(args.input)
+    masks = _inputs(args.mask)
+    if len(masks) not in (1, len(files)):
+        raise UsageError(f"give one mask or one per image: {len(files)} images, {len(masks)} masks")
+    outputs = _outputs(files, args.output)
+    model = _load_model(args.model)
+    for i, (src, dst) in enumerate(zip(files, outputs)):
+        x = imageio.read_image(src)
+        m = imageio.read_image(masks[i if len(masks) > 1 else 0])
+        if m.shape[:-1] != x.shape[:-1] and m.shape[-3:-1] != x.shape[-3:-1]:
+            raise UsageError(f"mask of shape {m.shape} does not match image {src} of shape {x.shape}")
+        m = (m.max(axis=-1, keepdims=True) > 0.5).astype("float32")
+        batch = _fit_shape(model, x, src)
+        m_batch = np.broadcast_to(m, x.shape).reshape(batch.shape)
+        out = model.inpaint(batch, m_batch).reshape((len(batch),) + x.shape[-3:])
+        imageio.write_image(dst, out if x.ndim == 4 else out[0])
+    print(f"inpainted {len(files)} file(s) with {args.model} → {args.output}")
+    return 0
+
+
+def sample(args):
+    """Draws samples from a model's learned distribution into a PNG grid."""
+    from keras_dae import plotting
+
+    if args.n < 1:
+        raise UsageError(f"-n must be >= 1. Received: -n {args.n}")
+    model = _load_model(args.model)
+    if not hasattr(model, "sample"):
+        raise UsageError(f"{args.model} cannot sample")
+    kwargs = {} if args.steps is None else {"steps": args.steps}
+    x = np.asarray(model.sample(args.n, seed=args.seed, **kwargs))
+    low, high = model.value_range or (0.0, 1.0)
+    x = np.clip((x - low) / (high - low), 0.0, 1.0)
+    if x.ndim == 2:
+        side = int(round(np.sqrt(x.shape[1])))
+        x = x.reshape(len(x), side, side, 1)
+    per_row = int(np.ceil(np.sqrt(args.n)))
+    rows = [x[i:i + per_row] for i in range(0, len(x), per_row)]
+    path = plotting.save_image_atomic(plotting.image_grid(rows, scale=2), args.output)
+    print(f"wrote {path} ({args.n} samples from {args.model})")
+    return 0
+
+
+def _inputs(path):
+    from keras_dae import imageio
+
+    try:
+        return imageio.list_images(path)
+    except (FileNotFoundError, ValueError) as e:
+        raise UsageError(str(e)) from None
+
+
+def _outputs(files, out):
+    from keras_dae import imageio
+
+    try:
+        return imageio.output_paths(files, out)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def train(args):
+    """Retrains a zoo entry from its recipe and regenerates its weights, card and entry."""
+    from keras_dae import training
+
+    if not os.path.exists(args.recipe):
+        raise UsageError(f"no recipe at {args.recipe!r} (give a zoo/<name> folder or a recipe.py)")
+    try:
+        entry = training.train(args.recipe, epochs=args.epochs, out=args.out,
+                               num_eval_images=args.num_eval_images, verbose=2,
+                               budget_minutes=args.budget_minutes, install=args.install,
+                               export_dir=args.export_dir, data_parallel=args.data_parallel,
+                               export=not args.no_export)
+    except training.TrainingPaused as paused:
+        print(f"paused: {paused}; the same command resumes from the checkpoint")
+        return 3
+    if entry is None:
+        print(f"trained; the model is in {args.out or 'zoo/<name>/checkpoint'}/{training.TRAINED_FILE}: "
+              "the same command without --no-export measures and exports it")
+        return 0
+    print(f"trained {entry.name}: " + ", ".join(f"{k}={v:.2f}" for k, v in entry.metrics.items()))
+    if not args.install:
+        where = args.export_dir or f"outputs/zoo/{entry.name}"
+        print(f"exported to {where}/ (load it with keras_dae.load('{where}/{entry.name}.keras'); "
+              "--install puts it in the package)")
+    return 0
+
+
+def push(args):
+    """Publishes a model to the Hugging Face Hub (Keras layout + generated card)."""
+    import pathlib
+
+    from keras_dae import hub
+
+    def read(path):
+        if path is None:
+            return None
+        if not os.path.isfile(path):
+            raise UsageError(f"no such file: {path!r}")
+        return pathlib.Path(path).read_text(encoding="utf-8")
+
+    sha = hub.publish(args.model, args.target, card=read(args.card), eval_results=read(args.eval),
+                      private=args.private, commit_message=args.message)
+    print(f"published {args.model} to {args.target} at revision {sha}")
+    print(f"load it with keras_dae.load('{args.target}@{sha}')")
+    return 0
+
+
+def list_zoo(args):
+    """Lists the registered zoo models."""
+    from keras_dae import registry
+
+    names = registry.list_models(args.pattern)
+    for name in names:
+        e = registry.get(name)
+        where = "packaged" if e.packaged_file() else "hub only"
+        print(f"{name:<28} {where:<9} {e.hf_repo}@{(e.revision or 'unpublished')[:12]}  {e.description[:60]}")
+    if not names:
+        print("no registered model matches" + (f" {args.pattern!r}" if args.pattern else ""))
+    return 0
+
+
+def evaluate(args):
+    """The evaluation harness: the model against the noisy input and classical denoisers."""
+    from keras_dae import evaluation
+
+    return evaluation.main(args.rest)
+
+
+def _one_line(error):
+    text = str(error).strip("'\"") if isinstance(error, KeyError) else str(error)
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
