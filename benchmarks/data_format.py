@@ -1,6 +1,7 @@
-"""Does the image layout, or the GroupNorm kernel, change how fast Keras trains a small
-U-Net? channels_last against channels_first, and Keras' GroupNormalization against keras-dae's
-(a fused kernel where the backend has one), on the active backend, in one run.
+"""Does the image layout, the GroupNorm kernel or the convolution's copies change how fast
+Keras trains a small U-Net? channels_last against channels_first, and Keras' GroupNormalization
+and Conv2D against keras-dae's (a fused kernel, and no layout copies, where the backend needs
+them), on the active backend, in one run.
 
     KERAS_BACKEND=torch python benchmarks/data_format.py   # → results/data_format_<backend>.{json,md}
 
@@ -11,9 +12,11 @@ layout, this measures what it would buy: a bare Keras U-Net of the `unet-mnist-g
 (28×28×1 digits, widths 32-64-64, two 3×3 convolutions with GroupNorm and SiLU per level,
 skip connections; no σ-conditioning, which is the same in both layouts), built once per
 variant (`keras.config.set_image_data_format` before the layers), Adam on MSE, batch 64.
-The variants: channels_last and channels_first with `keras.layers.GroupNormalization`, and
-channels_last with `keras_dae.layers.GroupNormalization` (PyTorch's fused kernel on torch,
-Keras' own code elsewhere: there it measures nothing but noise). Each variant trains
+The variants: channels_last and channels_first with Keras' layers; channels_last with
+`keras_dae.layers.GroupNormalization` (PyTorch's fused kernel on torch); and channels_last with
+both it and `keras_dae.layers.Conv2D` (on torch, none of the two copies Keras' backend makes of
+every convolution's input). On JAX and TensorFlow both run Keras' own code, so there the last
+two variants measure nothing but noise. Each variant trains
 `--steps` batches per round after an untimed warm-up `fit`, the variants in turn, round
 after round; the best round of each is reported (images/s) and every round is kept in the
 JSON. TensorFlow has no channels_first convolution on CPU: reported as such.
@@ -27,24 +30,28 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-FUSED = "channels_last, fused GroupNorm"
-VARIANTS = {"channels_last": ("channels_last", False), "channels_first": ("channels_first", False),
-            FUSED: ("channels_last", True)}  # name: (layout, keras-dae's GroupNormalization)
+VARIANTS = {  # name: (layout, keras-dae's GroupNormalization, keras-dae's Conv2D)
+    "channels_last": ("channels_last", False, False),
+    "channels_first": ("channels_first", False, False),
+    "channels_last, fused GroupNorm": ("channels_last", True, False),
+    "channels_last, fused GroupNorm, copy-free Conv2D": ("channels_last", True, True),
+}
 
 
-def unet(data_format, widths=(32, 64, 64), fused_norm=False):
+def unet(data_format, widths=(32, 64, 64), fused_norm=False, fast_conv=False):
     import keras
     from keras import layers
 
-    from keras_dae.layers import GroupNormalization
+    from keras_dae.layers import Conv2D, GroupNormalization
 
     keras.config.set_image_data_format(data_format)
     axis = -1 if data_format == "channels_last" else 1
     norm = GroupNormalization if fused_norm else layers.GroupNormalization
+    conv = Conv2D if fast_conv else layers.Conv2D
 
     def block(x, width):
         for _ in range(2):
-            x = layers.Conv2D(width, 3, padding="same")(x)
+            x = conv(width, 3, padding="same")(x)
             x = norm(groups=8, axis=axis)(x)
             x = layers.Activation("silu")(x)
         return x
@@ -60,7 +67,7 @@ def unet(data_format, widths=(32, 64, 64), fused_norm=False):
         x = layers.UpSampling2D()(x)
         x = layers.Concatenate(axis=axis)([x, skip])
         x = block(x, width)
-    outputs = layers.Conv2D(1, 1)(x)
+    outputs = conv(1, 1)(x)
     return keras.Model(inputs, outputs, name=f"unet_{data_format}")
 
 
@@ -75,11 +82,11 @@ def measure(args):
     models, rounds, notes = {}, {v: [] for v in VARIANTS}, {}
     previous = keras.config.image_data_format()
     try:
-        for variant, (data_format, fused_norm) in VARIANTS.items():
+        for variant, (data_format, fused_norm, fast_conv) in VARIANTS.items():
             if data_format == "channels_first" and keras.backend.backend() == "tensorflow" and not args.gpu:
                 notes[variant] = "TensorFlow has no channels_first convolution on CPU"
                 continue
-            model = unet(data_format, fused_norm=fused_norm)
+            model = unet(data_format, fused_norm=fused_norm, fast_conv=fast_conv)
             model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
             data = (x, y) if data_format == "channels_last" else (x.transpose(0, 3, 1, 2), y.transpose(0, 3, 1, 2))
             model.fit(*(a[: args.warmup * args.batch_size] for a in data), batch_size=args.batch_size, verbose=0)

@@ -81,6 +81,47 @@ def group_norm(x, groups, gamma, beta, epsilon):
     return torch.movedim(y, 1, -1)
 
 
+def conv2d(x, kernel, strides, padding, dilation_rate, groups):
+    """A 2-D convolution of channels_last `x` by an HWIO `kernel` without copying `x`, or
+    None where Keras' own `ops.conv` is the fast path.
+
+    torch: Keras' `ops.conv` makes the NCHW view of `x` contiguous (a copy) and then copies
+    it back to the channels_last memory format that oneDNN wants, around every convolution,
+    forward and backward. The NCHW view of a contiguous NHWC tensor already has
+    channels_last strides, so here `torch.nn.functional.conv2d` gets it as is and returns
+    channels_last strides, whose NHWC view is contiguous again. "same" padding is split as
+    Keras splits it (the extra pixel after), padding the NHWC tensor itself when the split
+    is uneven. JAX and TensorFlow: None.
+
+    Args:
+        x: `(batch, height, width, channels)`.
+        kernel: `(kh, kw, channels // groups, filters)`, Keras' layout.
+        strides, dilation_rate: pairs of ints.
+        padding: `"same"` or `"valid"`.
+        groups: int.
+    """
+    if keras.backend.backend() != "torch":
+        return None
+    import torch
+
+    kernel = keras.ops.convert_to_tensor(kernel)
+    pad = 0
+    if padding == "same":
+        split = []
+        for size, k, s, d in zip(x.shape[1:3], kernel.shape[:2], strides, dilation_rate):
+            total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+            split.append((total // 2, total - total // 2))
+        if all(a == b for a, b in split):
+            pad = [a for a, _ in split]
+        else:
+            (top, bottom), (left, right) = split
+            x = torch.nn.functional.pad(x, (0, 0, left, right, top, bottom))
+    y = torch.nn.functional.conv2d(torch.movedim(x, -1, 1), kernel.permute(3, 2, 0, 1),
+                                   stride=tuple(strides), padding=pad,
+                                   dilation=tuple(dilation_rate), groups=groups)
+    return torch.movedim(y, 1, -1)
+
+
 def data_parallel(devices=None, batch_size=None):
     """A `keras.distribution.DataParallel` over the local devices, for `train` or a user's
     own `with keras_dae.backend.data_parallel().scope(): build, compile, fit`.

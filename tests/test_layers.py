@@ -286,3 +286,49 @@ def test_group_normalization_is_keras_with_a_fused_kernel(tmp_path):
         np.testing.assert_allclose(helpers.to_numpy(a(y)), helpers.to_numpy(b(y)), atol=1e-5)
     half = layers.GroupNormalization(4, dtype="mixed_bfloat16")
     assert keras.backend.standardize_dtype(half(x).dtype) == "bfloat16"
+
+
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [
+        ({"filters": 6, "kernel_size": 3, "padding": "same"}, (2, 7, 6, 4)),
+        ({"filters": 6, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 8, 7, 4)),  # uneven split
+        ({"filters": 6, "kernel_size": 4, "padding": "same", "use_bias": False}, (2, 7, 6, 4)),
+        ({"filters": 6, "kernel_size": (3, 1), "dilation_rate": 2, "padding": "same"}, (2, 9, 6, 4)),
+        ({"filters": 6, "kernel_size": 3, "strides": (2, 1), "activation": "relu"}, (2, 9, 6, 4)),  # valid
+        ({"filters": 6, "kernel_size": 1, "groups": 2}, (2, 5, 5, 4)),
+    ],
+)
+def test_conv2d_is_keras_without_the_layout_copies(kwargs, shape, tmp_path):
+    x = helpers.random_inputs(shape, low=-2.0, high=3.0)
+    fast = layers.Conv2D(bias_initializer="random_normal", **kwargs)
+    fast.build(shape)
+    ref = keras.layers.Conv2D(**kwargs)
+    ref.build(shape)
+    ref.set_weights(fast.get_weights())
+    np.testing.assert_allclose(helpers.to_numpy(fast(x)), helpers.to_numpy(ref(x)), atol=1e-5)
+    weights = keras.ops.convert_to_tensor(helpers.random_inputs(ref(x).shape, seed=3))
+
+    def grads(layer):  # of a loss that weights every output differently, with respect to the input
+        loss = lambda v: keras.ops.sum(keras.ops.multiply(layer(v), weights))  # noqa: E731
+        return helpers.to_numpy(kd_backend.input_gradient(loss, keras.ops.convert_to_tensor(x)))
+
+    np.testing.assert_allclose(grads(fast), grads(ref), atol=1e-4)
+    if kwargs.get("strides") == 2:  # the layer's contract, once: config, fit, .keras, other backends
+        out = kd_backend.conv2d(keras.ops.convert_to_tensor(x), fast.kernel, fast.strides, fast.padding,
+                                fast.dilation_rate, fast.groups)
+        if keras.backend.backend() == "torch":  # channels_last in and out: no copy on either side
+            assert out.is_contiguous()
+        else:
+            assert out is None  # Keras' own convolution
+        same = dict(kwargs, filters=shape[-1], strides=1)  # the test's fit step needs output = input shape
+        helpers.run_layer_test(layers.Conv2D, same, shape, tmp_path, atol=1e-5)
+        half = layers.Conv2D(dtype="mixed_bfloat16", **kwargs)
+        assert keras.backend.standardize_dtype(half(x).dtype) == "bfloat16"
+        first = layers.Conv2D(data_format="channels_first", **kwargs)  # Keras' own code
+        y = x.transpose(0, 3, 1, 2)
+        first.build(y.shape)
+        twin = keras.layers.Conv2D(data_format="channels_first", **kwargs)
+        twin.build(y.shape)
+        twin.set_weights(first.get_weights())
+        np.testing.assert_allclose(helpers.to_numpy(first(y)), helpers.to_numpy(twin(y)), atol=1e-5)

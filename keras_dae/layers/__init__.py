@@ -4,6 +4,7 @@ from keras_dae.layers.adversarial import AdversarialNoise as AdversarialNoise
 from keras_dae.layers.base import Corruption as Corruption
 from keras_dae.layers.compose import Compose as Compose
 from keras_dae.layers.compose import RandomChoice as RandomChoice
+from keras_dae.layers.convolution import Conv2D as Conv2D
 from keras_dae.layers.embedding import FiLM as FiLM
 from keras_dae.layers.embedding import SigmaChannel as SigmaChannel
 from keras_dae.layers.embedding import SinusoidalEmbedding as SinusoidalEmbedding

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_dae.layers import SigmaChannel
+from keras_dae.layers import Conv2D, SigmaChannel
 from keras_dae.networks.common import check_conditioning, condition, pad_to_multiple, sigma_embedding
 
 
@@ -61,7 +61,7 @@ def conv_dae(
             emb = sigma_embedding(sigma_in, embedding_dim)
 
     for i, f in enumerate(filters):
-        h = keras.layers.Conv2D(f, kernel_size, strides=2, padding="same", name=f"encoder_{i}")(h)
+        h = Conv2D(f, kernel_size, strides=2, padding="same", name=f"encoder_{i}")(h)
         h = condition(h, emb, sigma_conditioning, f"encoder_{i}")
         h = keras.layers.Activation(activation, name=f"encoder_{i}_act")(h)
     h = keras.layers.Identity(name="code")(h)
@@ -69,7 +69,7 @@ def conv_dae(
         h = keras.layers.Conv2DTranspose(f, kernel_size, strides=2, padding="same", name=f"decoder_{i}")(h)
         h = condition(h, emb, sigma_conditioning, f"decoder_{i}")
         h = keras.layers.Activation(activation, name=f"decoder_{i}_act")(h)
-    h = keras.layers.Conv2D(input_shape[-1], kernel_size, padding="same", name="output")(h)
+    h = Conv2D(input_shape[-1], kernel_size, padding="same", name="output")(h)
     h = keras.layers.Activation(output_activation, name="output_act")(h)
     if pads is not None:
         h = keras.layers.Cropping2D(pads, name="crop")(h)

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_dae.layers import SigmaChannel
+from keras_dae.layers import Conv2D, SigmaChannel
 from keras_dae.networks.common import check_conditioning, condition, sigma_embedding
 
 
@@ -75,15 +75,15 @@ def dncnn(
         else:
             emb = sigma_embedding(sigma_in, embedding_dim)
 
-    h = keras.layers.Conv2D(filters, 3, padding="same", name="conv_0")(h)
+    h = Conv2D(filters, 3, padding="same", name="conv_0")(h)
     h = keras.layers.ReLU(name="relu_0")(h)
     for i in range(1, depth - 1):
-        h = keras.layers.Conv2D(filters, 3, padding="same", use_bias=not batch_norm, name=f"conv_{i}")(h)
+        h = Conv2D(filters, 3, padding="same", use_bias=not batch_norm, name=f"conv_{i}")(h)
         if batch_norm:
             # The paper's BN (momentum 0.9 in MatConvNet terms, epsilon 1e-4 as in KAIR).
             h = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-4, name=f"bn_{i}")(h)
         h = condition(h, emb, sigma_conditioning, f"conv_{i}")
         h = keras.layers.ReLU(name=f"relu_{i}")(h)
     h = keras.layers.Identity(name="code")(h)
-    out = keras.layers.Conv2D(channels, 3, padding="same", name=f"conv_{depth - 1}")(h)
+    out = Conv2D(channels, 3, padding="same", name=f"conv_{depth - 1}")(h)
     return keras.Model(inputs if len(inputs) > 1 else x_in, out, name=name)

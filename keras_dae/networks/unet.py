@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_dae.layers import GroupNormalization, SigmaChannel
+from keras_dae.layers import Conv2D, GroupNormalization, SigmaChannel
 from keras_dae.networks.common import (
     check_conditioning,
     condition,
@@ -19,10 +19,10 @@ def residual_block(h, channels, emb=None, conditioning=None, groups=8, activatio
     the identity map (which keeps a deep U-Net trainable from the first step)."""
     shortcut = h
     if h.shape[-1] != channels:
-        shortcut = keras.layers.Conv2D(channels, 1, name=f"{name}_shortcut")(h)
+        shortcut = Conv2D(channels, 1, name=f"{name}_shortcut")(h)
     h = GroupNormalization(groups_for(h.shape[-1], groups), name=f"{name}_norm_1")(h)
     h = keras.layers.Activation(activation, name=f"{name}_act_1")(h)
-    h = keras.layers.Conv2D(channels, 3, padding="same", name=f"{name}_conv_1")(h)
+    h = Conv2D(channels, 3, padding="same", name=f"{name}_conv_1")(h)
     if conditioning == "sinusoidal":
         h = condition(h, emb, conditioning, name)
     h = GroupNormalization(groups_for(channels, groups), name=f"{name}_norm_2")(h)
@@ -31,7 +31,7 @@ def residual_block(h, channels, emb=None, conditioning=None, groups=8, activatio
     h = keras.layers.Activation(activation, name=f"{name}_act_2")(h)
     if dropout:
         h = keras.layers.Dropout(dropout, name=f"{name}_dropout")(h)
-    h = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv_2")(h)
+    h = Conv2D(channels, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv_2")(h)
     return keras.layers.Add(name=f"{name}_add")([shortcut, h])
 
 
@@ -114,14 +114,14 @@ def unet(
     block = dict(emb=emb, conditioning=sigma_conditioning, groups=groups,
                  activation=activation, dropout=dropout)
 
-    h = keras.layers.Conv2D(widths[0], 3, padding="same", name="stem")(h)
+    h = Conv2D(widths[0], 3, padding="same", name="stem")(h)
     skips = []
     for i, width in enumerate(widths):
         for b in range(blocks_per_level):
             h = residual_block(h, width, name=f"down_{i}_{b}", **block)
         skips.append(keras.layers.Identity(name=f"skip_{i}")(h))
         if i < depth - 1:
-            h = keras.layers.Conv2D(width, 3, strides=2, padding="same", name=f"downsample_{i}")(h)
+            h = Conv2D(width, 3, strides=2, padding="same", name=f"downsample_{i}")(h)
     h = residual_block(h, widths[-1], name="middle", **block)
     h = keras.layers.Identity(name="code")(h)
     for i in reversed(range(depth)):
@@ -130,11 +130,11 @@ def unet(
             h = residual_block(h, widths[i], name=f"up_{i}_{b}", **block)
         if i > 0:
             h = keras.layers.UpSampling2D(2, name=f"upsample_{i}")(h)
-            h = keras.layers.Conv2D(widths[i - 1], 3, padding="same", name=f"upsample_{i}_conv")(h)
+            h = Conv2D(widths[i - 1], 3, padding="same", name=f"upsample_{i}_conv")(h)
     h = GroupNormalization(groups_for(widths[0], groups), name="output_norm")(h)
     h = keras.layers.Activation(activation, name="output_act_in")(h)
     channels = output_channels or input_shape[-1]
-    h = keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", name="output")(h)
+    h = Conv2D(channels, 3, padding="same", kernel_initializer="zeros", name="output")(h)
     if residual_output:
         h = keras.layers.Add(name="input_skip")([x, h])
     h = keras.layers.Activation(output_activation, name="output_act")(h)
