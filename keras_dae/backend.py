@@ -81,7 +81,7 @@ def group_norm(x, groups, gamma, beta, epsilon):
     return torch.movedim(y, 1, -1)
 
 
-def conv2d(x, kernel, strides, padding, dilation_rate, groups):
+def conv2d(x, kernel, strides, padding, dilation_rate, groups, bias=None):
     """A 2-D convolution of channels_last `x` by an HWIO `kernel` without copying `x`, or
     None where Keras' own `ops.conv` is the fast path.
 
@@ -91,7 +91,8 @@ def conv2d(x, kernel, strides, padding, dilation_rate, groups):
     channels_last strides, so here `torch.nn.functional.conv2d` gets it as is and returns
     channels_last strides, whose NHWC view is contiguous again. "same" padding is split as
     Keras splits it (the extra pixel after), padding the NHWC tensor itself when the split
-    is uneven. JAX and TensorFlow: None.
+    is uneven. The bias, if any, is added by the convolution itself (no separate add over
+    the output, nor a separate reduction for its gradient). JAX and TensorFlow: None.
 
     Args:
         x: `(batch, height, width, channels)`.
@@ -99,6 +100,7 @@ def conv2d(x, kernel, strides, padding, dilation_rate, groups):
         strides, dilation_rate: pairs of ints.
         padding: `"same"` or `"valid"`.
         groups: int.
+        bias: `(filters,)` or None.
     """
     if keras.backend.backend() != "torch":
         return None
@@ -116,7 +118,8 @@ def conv2d(x, kernel, strides, padding, dilation_rate, groups):
         else:
             (top, bottom), (left, right) = split
             x = torch.nn.functional.pad(x, (0, 0, left, right, top, bottom))
-    y = torch.nn.functional.conv2d(torch.movedim(x, -1, 1), kernel.permute(3, 2, 0, 1),
+    bias = None if bias is None else keras.ops.convert_to_tensor(bias)
+    y = torch.nn.functional.conv2d(torch.movedim(x, -1, 1), kernel.permute(3, 2, 0, 1), bias,
                                    stride=tuple(strides), padding=pad,
                                    dilation=tuple(dilation_rate), groups=groups)
     return torch.movedim(y, 1, -1)
