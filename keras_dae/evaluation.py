@@ -27,7 +27,7 @@ Gaussian denoising protocol (`evaluate`):
 
 The inpainting protocol (`evaluate_inpainting`, `make_masks`) is in `keras_dae.inpainting`
 and the linear probe (`linear_probe`) in `keras_dae.probe`; both are also reached from here.
-The table all three return, `EvaluationResult`, is in `keras_dae.results`.
+The table `evaluate` and `evaluate_inpainting` return, `EvaluationResult`, is in `keras_dae.results`.
 """
 
 import argparse
