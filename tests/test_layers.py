@@ -262,6 +262,13 @@ def test_film(tmp_path):
         layers.FiLM(4)([np.zeros((2, 5, 5, 3), "float32"), e[:2]])
 
 
+def _input_gradient(layer, x):
+    """The gradient, with respect to `x`, of a loss that weights every output of `layer` differently."""
+    weights = keras.ops.convert_to_tensor(helpers.random_inputs(layer(x).shape, seed=3))
+    loss = lambda v: keras.ops.sum(keras.ops.multiply(layer(v), weights))  # noqa: E731
+    return helpers.to_numpy(kd_backend.input_gradient(loss, keras.ops.convert_to_tensor(x)))
+
+
 def test_group_normalization_is_keras_with_a_fused_kernel(tmp_path):
     helpers.run_layer_test(layers.GroupNormalization, {"groups": 4}, (2, 6, 6, 8), tmp_path, atol=1e-5)
     x = helpers.random_inputs((3, 5, 5, 8), low=-2.0, high=3.0)
@@ -272,13 +279,7 @@ def test_group_normalization_is_keras_with_a_fused_kernel(tmp_path):
     ref.set_weights(fused.get_weights())
     np.testing.assert_allclose(helpers.to_numpy(fused(x)), helpers.to_numpy(ref(x)), atol=1e-5)
 
-    weights = keras.ops.convert_to_tensor(helpers.random_inputs(x.shape, seed=3))
-
-    def grads(layer):  # of a loss that weights every output differently, with respect to the input
-        loss = lambda v: keras.ops.sum(keras.ops.multiply(layer(v), weights))  # noqa: E731
-        return helpers.to_numpy(kd_backend.input_gradient(loss, keras.ops.convert_to_tensor(x)))
-
-    np.testing.assert_allclose(grads(fused), grads(ref), atol=1e-4)
+    np.testing.assert_allclose(_input_gradient(fused, x), _input_gradient(ref, x), atol=1e-4)
     # scale/center off, another axis (Keras' own code) and mixed precision keep Keras' results.
     for kwargs in ({"scale": False, "center": False}, {"axis": 1}):
         a, b = layers.GroupNormalization(4, **kwargs), keras.layers.GroupNormalization(4, **kwargs)
@@ -307,13 +308,7 @@ def test_conv2d_is_keras_without_the_layout_copies(kwargs, shape, tmp_path):
     ref.build(shape)
     ref.set_weights(fast.get_weights())
     np.testing.assert_allclose(helpers.to_numpy(fast(x)), helpers.to_numpy(ref(x)), atol=1e-5)
-    weights = keras.ops.convert_to_tensor(helpers.random_inputs(ref(x).shape, seed=3))
-
-    def grads(layer):  # of a loss that weights every output differently, with respect to the input
-        loss = lambda v: keras.ops.sum(keras.ops.multiply(layer(v), weights))  # noqa: E731
-        return helpers.to_numpy(kd_backend.input_gradient(loss, keras.ops.convert_to_tensor(x)))
-
-    np.testing.assert_allclose(grads(fast), grads(ref), atol=1e-4)
+    np.testing.assert_allclose(_input_gradient(fast, x), _input_gradient(ref, x), atol=1e-4)
     if kwargs.get("strides") == 2:  # the layer's contract, once: config, fit, .keras, other backends
         out = kd_backend.conv2d(keras.ops.convert_to_tensor(x), fast.kernel, fast.strides, fast.padding,
                                 fast.dilation_rate, fast.groups)
