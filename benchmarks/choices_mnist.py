@@ -25,6 +25,10 @@ images; the recipes train on the first 50,000):
 - `unet-batch`: `unet-mnist-gauss`'s model from scratch for `UNET_BATCH_EPOCHS` epochs at
   batch 64 (the recipe's), 128 and 256, the rate scaled with the batch; validation PSNR at
   σ = 0.1 / 0.3 / 0.5 per epoch (500 digits) and at the end (all 10,000), and images/s.
+- `unet-candidate`: a finished candidate run of `unet-mnist-gauss` (`zoo/unet-mnist-gauss/next/`,
+  its `checkpoint/trained.keras`) against the packaged model, before it may replace it: PSNR
+  at σ = 0.1 / 0.3 / 0.5 on all 10,000 validation digits, and the two runs' validation per
+  epoch (500 digits, `tools/compare_runs.py`).
 
 Each comparison writes `benchmarks/results/choices_mnist_<name>.{json,md}`; the recipes'
 comments quote them.
@@ -35,6 +39,7 @@ comments quote them.
     KERAS_BACKEND=torch python benchmarks/choices_mnist.py unet-sigma-stage
     KERAS_BACKEND=torch python benchmarks/choices_mnist.py unet-weighting-stage
     KERAS_BACKEND=torch python benchmarks/choices_mnist.py unet-batch
+    KERAS_BACKEND=torch python benchmarks/choices_mnist.py unet-candidate
 """
 
 import argparse
@@ -299,9 +304,50 @@ def unet_batch(fast):
     return {"rows": rows, "epochs": epochs}, "\n".join(lines)
 
 
+# The candidate run judged by `unet-candidate` (trained with `--no-export`, so its model waits
+# in its checkpoint folder beside the per-epoch log).
+UNET_CANDIDATE = ROOT / "zoo" / "unet-mnist-gauss" / "next" / "checkpoint"
+
+
+def unet_candidate(fast):
+    import runpy
+
+    import keras
+
+    import keras_dae
+    from keras_dae import training
+
+    recipe = training.load_recipe(ROOT / "zoo" / "unet-mnist-gauss")
+    _, (x_val, _) = _data(fast)
+    score = _unet_scorer(recipe, x_val)
+    if fast:  # tests: the recipe's untrained model stands in for a finished run
+        keras.utils.set_random_seed(recipe.SEED)
+        candidate = recipe.build()
+    else:
+        candidate = keras.saving.load_model(UNET_CANDIDATE / training.TRAINED_FILE)
+    rows = {"packaged": {"validation_psnr": score(keras_dae.load(recipe.NAME))},
+            "candidate": {"validation_psnr": score(candidate)}}
+    rows["difference"] = {"validation_psnr": {s: rows["candidate"]["validation_psnr"][s] - v
+                                              for s, v in rows["packaged"]["validation_psnr"].items()}}
+    print(rows, flush=True)
+    lines = _psnr_table(recipe, rows, "model")
+    lines += ["", f"`unet-mnist-gauss` as packaged against the candidate run's final model "
+              f"(`{UNET_CANDIDATE.relative_to(ROOT)}/{training.TRAINED_FILE}`); validation PSNR (dB) of "
+              f"{len(x_val):,} validation digits with Gaussian noise (NumPy seed {VAL_SEED}), σ given, "
+              f"outputs clipped, per image, averaged."]
+    log, published = UNET_CANDIDATE / "log.csv", ROOT / "zoo" / "unet-mnist-gauss" / "results.json"
+    if not fast and log.is_file():
+        compare = runpy.run_path(str(ROOT / "tools" / "compare_runs.py"))
+        lines += ["", "Per epoch, on the 500 validation digits each run logged (reference: the packaged "
+                  "model's run; Δ: candidate − reference):", "",
+                  compare["table"](compare["history"](log), compare["history"](published))]
+    return {"rows": rows}, "\n".join(lines)
+
+
 COMPARISONS = {"saltpepper-schedule": saltpepper_schedule, "sdae-epochs": sdae_epochs,
                "finetune-batch": finetune_batch, "unet-sigma-stage": unet_sigma_stage,
-               "unet-weighting-stage": unet_weighting_stage, "unet-batch": unet_batch}
+               "unet-weighting-stage": unet_weighting_stage, "unet-batch": unet_batch,
+               "unet-candidate": unet_candidate}
 
 
 def main(argv=None):

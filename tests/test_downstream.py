@@ -170,6 +170,7 @@ def test_probe_benchmark_writes_its_table(tmp_path, monkeypatch):
     ("finetune-batch", "| fine-tuning batch | SGD rate | best validation accuracy |"),
     ("unet-weighting-stage", "| model | σ = 0.1 | σ = 0.3 | σ = 0.5 |"),  # as unet-sigma-stage, + a weighting
     ("unet-batch", "| batch (peak rate) | σ = 0.1 | σ = 0.3 | σ = 0.5 | training time |"),
+    ("unet-candidate", "| model | σ = 0.1 | σ = 0.3 | σ = 0.5 |"),
 ])
 def test_choices_are_compared_on_validation_digits(comparison, header, tmp_path):
     bench = load_benchmark("choices_mnist")
@@ -177,5 +178,6 @@ def test_choices_are_compared_on_validation_digits(comparison, header, tmp_path)
     table = (tmp_path / "choice.md").read_text()
     assert table.startswith(header) and "validation digits" in table and "test" not in table
     rows = json.loads((tmp_path / "choice.json").read_text())["rows"]
-    # two alternatives, or the starting model and the first arm, or one batch size (--fast)
-    assert len(rows) == (1 if comparison == "unet-batch" else 2)
+    # two alternatives, or the starting model and the first arm, or one batch size (--fast),
+    # or the packaged model, the candidate and their difference
+    assert len(rows) == {"unet-batch": 1, "unet-candidate": 3}.get(comparison, 2)
