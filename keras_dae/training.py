@@ -350,7 +350,9 @@ def _origin(recipe, run):
         final += (f"; the weights are an exponential moving average of the trained ones (momentum "
                   f"{ema:g}), which the validation figures measure")
     staged = getattr(recipe, "STAGES", None)
-    if staged and epochs == recipe.EPOCHS:
+    if staged and len(staged) == 1 and epochs == recipe.EPOCHS:
+        final += f"; {staged[0].description}"
+    elif staged and epochs == recipe.EPOCHS:
         spans, first = [], 1
         for stage in staged:
             spans.append(f"epochs {first}–{first + stage.epochs - 1}: {stage.description}")

@@ -3,6 +3,7 @@ callbacks, resumable between and inside stages, through `keras-dae train` as wel
 
 import json
 import textwrap
+import types
 
 import keras
 import numpy as np
@@ -148,3 +149,15 @@ def keras_dae_load_sigma(tmp_path):
 
     model = keras_dae.load(str(tmp_path / "weights" / "conv-tiny-gauss.keras"), compile=False)
     return float(keras.ops.convert_to_numpy(model.corruption.sigma_max))
+
+
+def test_a_one_stage_card_names_its_optimizer_without_counting_stages():
+    recipe = types.SimpleNamespace(EPOCHS=2, STAGES=[
+        stages.Stage(2, lambda steps: keras.optimizers.Adam(), "Adam, warm-up then cosine from 0.002 to 0")])
+    run = {"name": "conv-tiny-gauss", "epochs": 2, "history": {"loss": [0.5, 0.4]}, "hardware": "cpu",
+           "train_seconds": 60.0, "keras_version": keras.__version__}
+    text = training._origin(recipe, run)
+    assert "final loss 0.4000; Adam, warm-up then cosine from 0.002 to 0." in text
+    assert "stages" not in text
+    recipe.EPOCHS = 3  # a shorter run than the recipe's says so and does not name the schedule
+    assert "Adam" not in training._origin(recipe, run)
