@@ -1,7 +1,8 @@
-"""Does the image layout, the GroupNorm kernel or the convolution's copies change how fast
-Keras trains a small U-Net? channels_last against channels_first, and Keras' GroupNormalization
-and Conv2D against keras-dae's (a fused kernel, and no layout copies, where the backend needs
-them), on the active backend, in one run.
+"""Does the image layout, the GroupNorm kernel, the convolution's copies or the upsampling
+change how fast Keras trains a small U-Net? channels_last against channels_first, and Keras'
+GroupNormalization, Conv2D and UpSampling2D against keras-dae's (a fused kernel, no layout
+copies, one kernel instead of two repeats, where the backend needs them), on the active
+backend, in one run.
 
     KERAS_BACKEND=torch python benchmarks/data_format.py   # → results/data_format_<backend>.{json,md}
 
@@ -15,8 +16,9 @@ variant (`keras.config.set_image_data_format` before the layers), Adam on MSE, b
 The variants: channels_last and channels_first with Keras' layers; channels_last with
 `keras_dae.layers.GroupNormalization` (PyTorch's fused kernel on torch); and channels_last with
 both it and `keras_dae.layers.Conv2D` (on torch, none of the two copies Keras' backend makes of
-every convolution's input). On JAX and TensorFlow both run Keras' own code, so there the last
-two variants measure nothing but noise. Each variant trains
+every convolution's input); and with these and `keras_dae.layers.UpSampling2D` (on torch, one
+interpolation kernel instead of two `repeat`s each way). On JAX and TensorFlow these layers run
+Keras' own code, so there the last three variants measure nothing but noise. Each variant trains
 `--steps` batches per round after an untimed warm-up `fit`, the variants in turn, round
 after round; the best round of each is reported (images/s) and every round is kept in the
 JSON. TensorFlow has no channels_first convolution on CPU: reported as such.
@@ -30,24 +32,26 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-VARIANTS = {  # name: (layout, keras-dae's GroupNormalization, keras-dae's Conv2D)
-    "channels_last": ("channels_last", False, False),
-    "channels_first": ("channels_first", False, False),
-    "channels_last, fused GroupNorm": ("channels_last", True, False),
-    "channels_last, fused GroupNorm, copy-free Conv2D": ("channels_last", True, True),
+VARIANTS = {  # name: (layout, keras-dae's GroupNormalization, Conv2D, UpSampling2D)
+    "channels_last": ("channels_last", False, False, False),
+    "channels_first": ("channels_first", False, False, False),
+    "channels_last, fused GroupNorm": ("channels_last", True, False, False),
+    "channels_last, fused GroupNorm, copy-free Conv2D": ("channels_last", True, True, False),
+    "channels_last, fused GroupNorm, copy-free Conv2D, one-kernel UpSampling2D": ("channels_last", True, True, True),
 }
 
 
-def unet(data_format, widths=(32, 64, 64), fused_norm=False, fast_conv=False):
+def unet(data_format, widths=(32, 64, 64), fused_norm=False, fast_conv=False, fast_upsampling=False):
     import keras
     from keras import layers
 
-    from keras_dae.layers import Conv2D, GroupNormalization
+    from keras_dae.layers import Conv2D, GroupNormalization, UpSampling2D
 
     keras.config.set_image_data_format(data_format)
     axis = -1 if data_format == "channels_last" else 1
     norm = GroupNormalization if fused_norm else layers.GroupNormalization
     conv = Conv2D if fast_conv else layers.Conv2D
+    upsampling = UpSampling2D if fast_upsampling else layers.UpSampling2D
 
     def block(x, width):
         for _ in range(2):
@@ -64,7 +68,7 @@ def unet(data_format, widths=(32, 64, 64), fused_norm=False, fast_conv=False):
             skips.append(x)
             x = layers.MaxPooling2D()(x)
     for width, skip in zip(reversed(widths[:-1]), reversed(skips)):
-        x = layers.UpSampling2D()(x)
+        x = upsampling()(x)
         x = layers.Concatenate(axis=axis)([x, skip])
         x = block(x, width)
     outputs = conv(1, 1)(x)
@@ -82,11 +86,11 @@ def measure(args):
     models, rounds, notes = {}, {v: [] for v in VARIANTS}, {}
     previous = keras.config.image_data_format()
     try:
-        for variant, (data_format, fused_norm, fast_conv) in VARIANTS.items():
+        for variant, (data_format, fused_norm, fast_conv, fast_upsampling) in VARIANTS.items():
             if data_format == "channels_first" and keras.backend.backend() == "tensorflow" and not args.gpu:
                 notes[variant] = "TensorFlow has no channels_first convolution on CPU"
                 continue
-            model = unet(data_format, fused_norm=fused_norm, fast_conv=fast_conv)
+            model = unet(data_format, fused_norm=fused_norm, fast_conv=fast_conv, fast_upsampling=fast_upsampling)
             model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
             data = (x, y) if data_format == "channels_last" else (x.transpose(0, 3, 1, 2), y.transpose(0, 3, 1, 2))
             model.fit(*(a[: args.warmup * args.batch_size] for a in data), batch_size=args.batch_size, verbose=0)

@@ -126,6 +126,28 @@ def conv2d(x, kernel, strides, padding, dilation_rate, groups, bias=None):
     return torch.movedim(y, 1, -1)
 
 
+def upsample_nearest(x, size):
+    """Nearest-neighbour upsampling of channels_last `x` by integer factors, or None where
+    Keras' own layer is the fast path.
+
+    torch: Keras' `UpSampling2D` repeats the tensor twice (`repeat_interleave` along the
+    height, then the width: two copies forward and two index-add reductions backward).
+    `torch.nn.functional.interpolate` does it in one kernel each way on the NCHW view,
+    whose channels_last strides it keeps, so the NHWC result is contiguous (the same values:
+    nearest upsampling by an integer factor is repetition). JAX and TensorFlow: None.
+
+    Args:
+        x: `(batch, height, width, channels)`.
+        size: pair of ints, the factors along height and width.
+    """
+    if keras.backend.backend() != "torch":
+        return None
+    import torch
+
+    y = torch.nn.functional.interpolate(torch.movedim(x, -1, 1), scale_factor=tuple(size), mode="nearest")
+    return torch.movedim(y, 1, -1)
+
+
 def data_parallel(devices=None, batch_size=None):
     """A `keras.distribution.DataParallel` over the local devices, for `train` or a user's
     own `with keras_dae.backend.data_parallel().scope(): build, compile, fit`.

@@ -327,3 +327,25 @@ def test_conv2d_is_keras_without_the_layout_copies(kwargs, shape, tmp_path):
         twin.build(y.shape)
         twin.set_weights(first.get_weights())
         np.testing.assert_allclose(helpers.to_numpy(first(y)), helpers.to_numpy(twin(y)), atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [2, (3, 2)])
+def test_upsampling2d_is_keras_in_one_kernel(size, tmp_path):
+    x = helpers.random_inputs((2, 5, 4, 3), low=-2.0, high=3.0)
+    fast, ref = layers.UpSampling2D(size), keras.layers.UpSampling2D(size)
+    np.testing.assert_array_equal(helpers.to_numpy(fast(x)), helpers.to_numpy(ref(x)))  # repetition: exact
+    np.testing.assert_allclose(_input_gradient(fast, x), _input_gradient(ref, x), atol=1e-5)
+    out = kd_backend.upsample_nearest(keras.ops.convert_to_tensor(x), fast.size)
+    if keras.backend.backend() == "torch":  # channels_last in and out: one kernel, no copy after it
+        assert out.is_contiguous()
+    else:
+        assert out is None  # Keras' own layer
+    if size == 2:  # the layer's contract, once: config, .keras, other backends, Keras' other paths
+        helpers.run_layer_test(layers.UpSampling2D, {"size": 2}, (2, 5, 4, 3), tmp_path,
+                               expected_output_shape=(2, 10, 8, 3), run_training=False)
+        half = layers.UpSampling2D(2, dtype="mixed_bfloat16")
+        assert keras.backend.standardize_dtype(half(keras.ops.cast(x, "bfloat16")).dtype) == "bfloat16"
+        for kwargs, y in (({"interpolation": "bilinear"}, x),
+                          ({"data_format": "channels_first"}, x.transpose(0, 3, 1, 2))):
+            np.testing.assert_allclose(helpers.to_numpy(layers.UpSampling2D(2, **kwargs)(y)),
+                                       helpers.to_numpy(keras.layers.UpSampling2D(2, **kwargs)(y)), atol=1e-6)

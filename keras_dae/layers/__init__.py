@@ -14,3 +14,4 @@ from keras_dae.layers.masking import BlockMasking as BlockMasking
 from keras_dae.layers.masking import GaussianMasking as GaussianMasking
 from keras_dae.layers.masking import MaskingNoise as MaskingNoise
 from keras_dae.layers.normalization import GroupNormalization as GroupNormalization
+from keras_dae.layers.resampling import UpSampling2D as UpSampling2D

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_dae.layers import Conv2D, GroupNormalization, SigmaChannel
+from keras_dae.layers import Conv2D, GroupNormalization, SigmaChannel, UpSampling2D
 from keras_dae.networks.common import (
     check_conditioning,
     condition,
@@ -129,7 +129,7 @@ def unet(
         for b in range(blocks_per_level):
             h = residual_block(h, widths[i], name=f"up_{i}_{b}", **block)
         if i > 0:
-            h = keras.layers.UpSampling2D(2, name=f"upsample_{i}")(h)
+            h = UpSampling2D(2, name=f"upsample_{i}")(h)
             h = Conv2D(widths[i - 1], 3, padding="same", name=f"upsample_{i}_conv")(h)
     h = GroupNormalization(groups_for(widths[0], groups), name="output_norm")(h)
     h = keras.layers.Activation(activation, name="output_act_in")(h)
