@@ -130,8 +130,8 @@ def upsample_nearest(x, size):
     """Nearest-neighbour upsampling of channels_last `x` by integer factors, or None where
     Keras' own layer is the fast path.
 
-    torch: Keras' `UpSampling2D` repeats the tensor twice (`repeat_interleave` along the
-    height, then the width: two copies forward and two index-add reductions backward).
+    torch: Keras' `UpSampling2D` repeats the tensor twice (`ops.repeat` along the height,
+    then the width, each an expand and a reshape: two copies forward, two sums backward).
     `torch.nn.functional.interpolate` does it in one kernel each way on the NCHW view,
     whose channels_last strides it keeps, so the NHWC result is contiguous (the same values:
     nearest upsampling by an integer factor is repetition). JAX and TensorFlow: None.

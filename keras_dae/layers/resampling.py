@@ -8,7 +8,8 @@ from keras_dae import backend
 @keras.saving.register_keras_serializable(package="keras_dae")
 class UpSampling2D(keras.layers.UpSampling2D):
     """`keras.layers.UpSampling2D`, with nearest upsampling in one kernel on torch
-    (`keras_dae.backend.upsample_nearest`) instead of Keras' two `repeat`s.
+    (`keras_dae.backend.upsample_nearest`) instead of Keras' two `ops.repeat` copies (and
+    their two sums backward).
 
     Same arguments, configuration and outputs as the Keras layer (it has no weights);
     keras-dae's U-Net uses it. Bilinear interpolation, channels_first, or a backend where
