@@ -16,12 +16,12 @@ variant (`keras.config.set_image_data_format` before the layers), Adam on MSE, b
 The variants: channels_last and channels_first with Keras' layers; channels_last with
 `keras_dae.layers.GroupNormalization` (PyTorch's fused kernel on torch); and channels_last with
 both it and `keras_dae.layers.Conv2D` (on torch, none of the two copies Keras' backend makes of
-every convolution's input); and with these and `keras_dae.layers.UpSampling2D` (on torch, one
-interpolation kernel instead of two `ops.repeat` copies and their sums). On JAX and TensorFlow these layers run
-Keras' own code, so there the last three variants measure nothing but noise. Each variant trains
-`--steps` batches per round after an untimed warm-up `fit`, the variants in turn, round
-after round; the best round of each is reported (images/s) and every round is kept in the
-JSON. TensorFlow has no channels_first convolution on CPU: reported as such.
+every convolution's input); and with these and `keras_dae.layers.UpSampling2D` (on torch,
+one interpolation kernel instead of two `ops.repeat` copies and their sums). On JAX and
+TensorFlow these layers run Keras' own code, so there the last three variants measure
+nothing but noise. Each variant trains `--steps` batches per round after an untimed warm-up
+`fit`, the variants in turn, round after round; the best round of each is reported
+(images/s) and every round is kept in the JSON. TensorFlow has no channels_first convolution on CPU: reported as such.
 """
 
 import argparse
