@@ -1,7 +1,7 @@
 """unet-mnist-gauss: a noise-conditional U-Net that removes Gaussian noise from MNIST digits.
 
 Retrain and regenerate the card: `keras-dae --backend torch train zoo/unet-mnist-gauss --install`
-(torch's eager CPU kernels train this U-Net fastest on 2 cores: 4.4 s per 1,000 images end to
+(torch's eager CPU kernels train this U-Net fastest on 2 cores: 3.9 s per 1,000 images end to
 end against 10.0 for TensorFlow and 12.2 for JAX, benchmarks/RESULTS.md). One 50-epoch run,
 3.6 h on 2 cores: `--budget-minutes N` pauses it at an epoch boundary, and the same command
 continues it from `zoo/unet-mnist-gauss/checkpoint` on another machine.
