@@ -134,13 +134,16 @@ def upsample_nearest(x, size):
     then the width, each an expand and a reshape: two copies forward, two sums backward).
     `torch.nn.functional.interpolate` does it in one kernel each way on the NCHW view,
     whose channels_last strides it keeps, so the NHWC result is contiguous (the same values:
-    nearest upsampling by an integer factor is repetition). JAX and TensorFlow: None.
+    nearest upsampling by an integer factor is repetition). Only for factors that are powers
+    of two: PyTorch maps an output pixel to its source through the factor's reciprocal in
+    float, which rounds to the wrong pixel for some others (41, 47, 55, 61 below 64). JAX,
+    TensorFlow and other factors: None.
 
     Args:
         x: `(batch, height, width, channels)`.
         size: pair of ints, the factors along height and width.
     """
-    if keras.backend.backend() != "torch":
+    if keras.backend.backend() != "torch" or any(f < 1 or f & (f - 1) for f in size):
         return None
     import torch
 

@@ -329,14 +329,16 @@ def test_conv2d_is_keras_without_the_layout_copies(kwargs, shape, tmp_path):
         np.testing.assert_allclose(helpers.to_numpy(first(y)), helpers.to_numpy(twin(y)), atol=1e-5)
 
 
-@pytest.mark.parametrize("size", [2, (3, 2)])
+@pytest.mark.parametrize("size", [2, (4, 2), (41, 3)])
 def test_upsampling2d_is_keras_in_one_kernel(size, tmp_path):
     x = helpers.random_inputs((2, 5, 4, 3), low=-2.0, high=3.0)
     fast, ref = layers.UpSampling2D(size), keras.layers.UpSampling2D(size)
     np.testing.assert_array_equal(helpers.to_numpy(fast(x)), helpers.to_numpy(ref(x)))  # repetition: exact
     np.testing.assert_allclose(_input_gradient(fast, x), _input_gradient(ref, x), atol=1e-5)
     out = kd_backend.upsample_nearest(keras.ops.convert_to_tensor(x), fast.size)
-    if keras.backend.backend() == "torch":  # channels_last in and out: one kernel, no copy after it
+    if size == (41, 3):  # PyTorch's float reciprocal of 41 picks wrong rows: Keras' code
+        assert out is None
+    elif keras.backend.backend() == "torch":  # channels_last in and out: one kernel, no copy after it
         assert out.is_contiguous()
     else:
         assert out is None  # Keras' own layer

@@ -12,8 +12,9 @@ class UpSampling2D(keras.layers.UpSampling2D):
     their two sums backward).
 
     Same arguments, configuration and outputs as the Keras layer (it has no weights);
-    keras-dae's U-Net uses it. Bilinear interpolation, channels_first, or a backend where
-    Keras' own layer is the fast path (JAX, TensorFlow) run Keras' code.
+    keras-dae's U-Net uses it. Bilinear interpolation, factors other than powers of two,
+    channels_first, or a backend where Keras' own layer is the fast path (JAX, TensorFlow)
+    run Keras' code.
 
     Example:
 
