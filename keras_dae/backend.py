@@ -120,7 +120,12 @@ def conv2d(x, kernel, strides, padding, dilation_rate, groups, bias=None):
             (top, bottom), (left, right) = split
             x = torch.nn.functional.pad(x, (0, 0, left, right, top, bottom))
     bias = None if bias is None else keras.ops.convert_to_tensor(bias)
-    y = torch.nn.functional.conv2d(torch.movedim(x, -1, 1), kernel.permute(3, 2, 0, 1), bias,
+    kernel = kernel.permute(3, 2, 0, 1)
+    if kernel.dtype == torch.float16 and kernel.device.type == "cpu":
+        # float16 on CPU runs PyTorch's slow_conv2d, whose backward wants a contiguous
+        # weight (it raises "grad_weight must be contiguous" for the permuted view).
+        kernel = kernel.contiguous()
+    y = torch.nn.functional.conv2d(torch.movedim(x, -1, 1), kernel, bias,
                                    stride=tuple(strides), padding=pad,
                                    dilation=tuple(dilation_rate), groups=groups)
     return torch.movedim(y, 1, -1)
