@@ -34,8 +34,9 @@ the model of (1) trained one epoch of `--epoch-images` images the recipe's way
 digits scaled by epoch images / 50,000 so each costs per training image what it costs in
 the full recipe (Adam at the recipe's peak rate instead of its warm-up/cosine schedule,
 whose cost is one scalar per step); against fit alone (1,000 / the rate of (1)). Last,
-`denoise` latency at batch 1 and 256 (median of several calls after two warm-up calls),
-against the bare network's `predict` and the PyTorch module's forward (NumPy in and out).
+`denoise` latency at batch 1 and 256 (median of several calls after warm-up calls),
+against the bare network's `predict` (the two called in turn) and the PyTorch module's
+forward (NumPy in and out).
 
 Defaults: CPU 20 timed steps, 3 warm-up, 5 rounds (best), a 2,048-image epoch; GPU 200 steps,
 5 warm-up, 3 repeats, a 10,240-image epoch; batch 64 (U-Net) and 128 (MLP), the recipes'.
@@ -70,7 +71,7 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 MARKDOWN = ROOT / "benchmarks" / "RESULTS.md"
 LATENCY_SIGMA = 0.3
 PSNR_DIGITS = 500      # zoo/unet-mnist-gauss/recipe.py: ValidationPSNR(x_val[:500], ...)
-DEFAULTS = {"cpu": dict(steps=20, warmup=3, repeats=5, epoch_images=2048, calls=(20, 5), call_warmup=2),
+DEFAULTS = {"cpu": dict(steps=20, warmup=3, repeats=5, epoch_images=2048, calls=(20, 9), call_warmup=3),
             "gpu": dict(steps=200, warmup=5, repeats=3, epoch_images=10240, calls=(50, 20), call_warmup=2),
             "quick": dict(steps=2, warmup=1, repeats=1, epoch_images=None, calls=(2, 1), call_warmup=1)}
 
@@ -281,15 +282,23 @@ def torch_latency(model, x, sigma, calls, warmup, device):
 
 
 def latency_ms(call, calls, warmup=2):
-    """Median wall time of `call()` in ms, after `warmup` untimed calls."""
+    """Median wall time of `call()` in ms, after `warmup` untimed calls; or, for a dict of
+    `name: call`, the median of each, their calls interleaved (a round each, in turn) so
+    that a machine warming up or a neighbour's load falls on all of them alike. (Timed one
+    after the other, five batch-256 calls on torch put keras-dae's `denoise` 40 % behind the
+    bare network's `predict`; interleaved, the two are level.)"""
+    calls_by_name = call if isinstance(call, dict) else {None: call}
     for _ in range(warmup):
-        call()
-    times = []
+        for f in calls_by_name.values():
+            f()
+    times = {name: [] for name in calls_by_name}
     for _ in range(calls):
-        start = time.perf_counter()
-        call()
-        times.append(1000.0 * (time.perf_counter() - start))
-    return statistics.median(times)
+        for name, f in calls_by_name.items():
+            start = time.perf_counter()
+            f()
+            times[name].append(1000.0 * (time.perf_counter() - start))
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    return medians if isinstance(call, dict) else medians[None]
 
 
 # The Keras side.
@@ -438,10 +447,11 @@ def measure(args, argv):
     noisy = latency_inputs(x_train[:256])
     for k, calls in plan["denoise_calls"].items():
         xb, sb = noisy[:int(k)], np.full(int(k), LATENCY_SIGMA, "float32")
-        result["denoise_ms"]["keras_dae"][k] = latency_ms(
-            lambda: model.denoise(xb, sigma=LATENCY_SIGMA), calls, plan["denoise_warmup_calls"])
-        result["denoise_ms"]["bare_keras"][k] = latency_ms(
-            lambda: bare.predict([xb, sb], batch_size=256, verbose=0), calls, plan["denoise_warmup_calls"])
+        medians = latency_ms({"keras_dae": lambda: model.denoise(xb, sigma=LATENCY_SIGMA),
+                              "bare_keras": lambda: bare.predict([xb, sb], batch_size=256, verbose=0)},
+                             calls, plan["denoise_warmup_calls"])
+        for name, ms in medians.items():
+            result["denoise_ms"][name][k] = ms
 
     # MLP stack.
     x = first(x_train, plan["steps"] * batch["mlp"])
