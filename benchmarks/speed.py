@@ -91,10 +91,14 @@ def main(argv=None):
     parser.add_argument("--from-results", action="store_true", help="only rewrite RESULTS.md from the saved JSONs")
     parser.add_argument("--out", type=pathlib.Path,
                         help="folder of the JSONs and RESULTS.md (default: benchmarks/results/ and benchmarks/RESULTS.md)")
+    parser.add_argument("--tuned-allocator", action="store_true",
+                        help="keras_dae.runtime.tune_allocator() first (default: glibc's malloc defaults)")
     parser.add_argument("--peer", type=pathlib.Path, help=argparse.SUPPRESS)  # child process: PyTorch only
     args = parser.parse_args(argv)
     results_dir = args.out or RESULTS_DIR
     markdown = args.out / "RESULTS.md" if args.out else MARKDOWN
+    if not (args.from_results or args.all_backends):
+        args.allocator = allocator(args)
     if args.peer:
         return run_peer(args, args.peer)
     if args.from_results:
@@ -134,6 +138,17 @@ def run_all(args, argv, results_dir, markdown):
     if failed:
         print(f"failed: {', '.join(failed)}")
     return 1 if failed else 0
+
+
+def allocator(args):
+    """The malloc settings of this process (the PyTorch peer, in this process or its own,
+    gets the same)."""
+    if not args.tuned_allocator:
+        return "glibc defaults"
+    from keras_dae import runtime
+
+    tuned = runtime.tune_allocator()
+    return ", ".join(f"{k} {v // 2**20} MiB" for k, v in tuned.items()) or "defaults (not glibc, or opted out)"
 
 
 def settings(args, device):
@@ -214,7 +229,7 @@ def run_peer(args, out):
     plan, batch = settings(args, "gpu" if device == "cuda" else "cpu"), batch_sizes(args, unet_recipe, mlp_recipe)
     keras_unet, keras_mlp = keras_networks()
     torch.manual_seed(0)
-    result = {"device": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
+    result = {"device": device, "torch": torch.__version__, "threads": torch.get_num_threads(), "allocator": args.allocator,
               "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None, "settings": plan}
 
     n = plan["steps"] * batch["unet"]
@@ -400,8 +415,8 @@ def measure(args, argv):
                           "cpu_count": os.cpu_count(), "gpu": gpu},
               "versions": {"python": platform.python_version(), "keras": keras.__version__,
                            backend: _version(backend), "torch": peer["torch"]},
-              "settings": {**plan, "batch_size": batch, "jit_compile": {"requested": jit}},
-              "pytorch_peer": {k: peer[k] for k in ("device", "threads", "gpu", "in_process", "settings")}}
+              "settings": {**plan, "batch_size": batch, "jit_compile": {"requested": jit}, "allocator": args.allocator},
+              "pytorch_peer": {k: peer.get(k) for k in ("device", "threads", "gpu", "in_process", "settings", "allocator")}}
 
     def compiled(model, **kwargs):
         model.compile(optimizer=keras.optimizers.Adam(kwargs.pop("lr")), jit_compile=jit, **kwargs)

@@ -79,7 +79,8 @@ def run_note(result):
             f"recipe epoch: {e['train_images']:,} training images, val_loss on {e['val_images']:,} and PSNR on "
             f"{e['psnr_digits']:,} digits × {len(e['psnr_sigmas'])} σ (the recipe's 2,000 and 500 for "
             f"{TRAIN_IMAGES:,} images, scaled by {e['train_images']:,}/{TRAIN_IMAGES:,}); "
-            f"data loading once per run {e['data_load_seconds']:.1f} s; `denoise` over "
+            f"data loading once per run {e['data_load_seconds']:.1f} s; malloc: "
+            f"{s.get('allocator', 'glibc defaults')}; `denoise` over "
             f"{s['denoise_calls']['1']} calls (batch 1) and {s['denoise_calls']['256']} (batch 256).")
 
 

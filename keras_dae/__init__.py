@@ -18,6 +18,7 @@ from keras_dae import metrics as metrics
 from keras_dae import probe as probe
 from keras_dae import results as results
 from keras_dae import runs as runs
+from keras_dae import runtime as runtime
 from keras_dae import sampling as sampling
 from keras_dae import stages as stages
 from keras_dae import tiling as tiling

@@ -182,10 +182,11 @@ def _outputs(files, out):
 
 def train(args):
     """Retrains a zoo entry from its recipe and regenerates its weights, card and entry."""
-    from keras_dae import training
+    from keras_dae import runtime, training
 
     if not os.path.exists(args.recipe):
         raise UsageError(f"no recipe at {args.recipe!r} (give a zoo/<name> folder or a recipe.py)")
+    runtime.tune_allocator()  # this process is ours: recipe epochs 9 % cheaper (keras_dae.runtime)
     try:
         entry = training.train(args.recipe, epochs=args.epochs, out=args.out,
                                num_eval_images=args.num_eval_images, verbose=2,

@@ -4,6 +4,7 @@ import pathlib
 import subprocess
 import sys
 
+import keras
 import numpy as np
 from PIL import Image
 
@@ -55,6 +56,19 @@ def test_list_prints_the_registry(capsys):
 def test_train_with_a_missing_recipe_is_a_usage_error(capsys):
     assert cli.main(["train", "zoo/no-such-entry"]) == 2
     assert "no recipe" in capsys.readouterr().err
+
+
+def test_train_tunes_the_allocator_of_its_process_before_training(tmp_path, monkeypatch):
+    from keras_dae import runtime, training
+
+    calls = []
+    monkeypatch.setattr(runtime, "tune_allocator", lambda: calls.append("tune") or {})
+    monkeypatch.setattr(training, "train", lambda recipe, **kwargs: calls.append("train"))
+    assert cli.main(["train", "zoo/no-such-entry"]) == 2 and calls == []  # a usage error first
+    recipe = tmp_path / "recipe.py"
+    recipe.write_text('NAME = "x"\n')
+    assert cli.main(["--backend", keras.backend.backend(), "train", str(recipe)]) == 0
+    assert calls == ["tune", "train"]
 
 
 def test_train_defaults_to_the_recipe_backend(tmp_path, monkeypatch, capsys):
