@@ -41,7 +41,9 @@ forward (NumPy in and out).
 Defaults: CPU 20 timed steps, 3 warm-up, 5 rounds (best), a 2,048-image epoch; GPU 200 steps,
 5 warm-up, 3 repeats, a 10,240-image epoch; batch 64 (U-Net) and 128 (MLP), the recipes'.
 `jit_compile` is Keras' default ("auto") unless `--jit-compile`; the JSON records what it
-resolved to. `--quick` runs a few steps of everything (for the test; not a measurement).
+resolved to. `--tuned-allocator` runs everything, the PyTorch peer too, after
+`keras_dae.runtime.tune_allocator()` (as `keras-dae train` does; default: glibc's malloc
+as it comes). `--quick` runs a few steps of everything (for the test; not a measurement).
 `--out DIR` puts the JSON and RESULTS.md in DIR instead. A run of one backend writes its
 JSON only; `--from-results` then rebuilds RESULTS.md from every JSON there.
 
