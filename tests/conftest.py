@@ -1,3 +1,4 @@
+import gc
 import os
 import pathlib
 
@@ -8,6 +9,14 @@ import pytest
 DATA_ROOT = pathlib.Path(os.environ.get("KERAS_DAE_DATA", pathlib.Path(__file__).parents[1] / ".." / "shared" / "data"))
 
 
+def pytest_sessionstart(session):
+    # The frameworks' modules live as long as the process: out of the collector's sight,
+    # collections scan only what the tests create (a full collection over TensorFlow's
+    # objects takes a second or more once a process has run a few hundred tests).
+    gc.collect()
+    gc.freeze()
+
+
 def pytest_report_header(config):
     return f"keras backend: {keras.backend.backend()}, keras {keras.__version__}, data: {DATA_ROOT}"
 
@@ -16,7 +25,7 @@ def pytest_report_header(config):
 def _clean_keras_state():
     # Every test starts from the same weights whatever ran before it in the process
     # (initializers draw from the global seed state when not seeded).
-    keras.utils.clear_session()
+    keras.utils.clear_session(free_memory=False)
     keras.utils.set_random_seed(0)
     keras.config.set_dtype_policy("float32")
     yield
