@@ -6,10 +6,11 @@
 
 For the zoo's U-Net (`zoo/unet-mnist-gauss`) and MLP stack (`zoo/sdae-mnist-mask`), on
 MNIST training images, training images/s four ways, each the best of `--repeats` `fit`
-calls of `--steps` batches (the three Keras models in turn, round after round: on 2 cores
-TensorFlow runs any of them at one of two speeds from round to round, ~125 or ~200 U-Net
-images/s, so a median compares modes; every round is kept in the JSON), after
-a warm-up `fit` of `--warmup` batches (tracing, compilation) that is not timed:
+calls of `--steps` batches (the three Keras models in turn, round after round; every round
+is kept in the JSON), each timed from the end of its first step to the end of its last
+(`keras_rates`: the steps, as the PyTorch loop is timed, not `fit`'s set-up, which the
+recipe epoch below counts), after a warm-up `fit` of `--warmup` batches (tracing,
+compilation) that is not timed:
 
 1. keras-dae, corrupting: the recipe's model (`ResidualDAE` with AdditiveGaussian σ
    log-uniform in [0.01, 1]; for the MLP the whole `StackedDAE` 784-1000-1000-1000 as one
@@ -322,10 +323,13 @@ def latency_ms(call, calls, warmup=2):
 
 def keras_rates(jobs, batch_size, plan):
     """Images/s of `model.fit(x, y)` for each `name: (model, x, y)`: a warm-up fit each,
-    then `repeats` rounds in which every model runs one timed fit of `steps` full batches
-    (each until its last step has finished on the device). Round-robin, so that a
-    slower spell of the machine (on 2 cores TensorFlow's thread pools alternate between
-    two speeds, ~2,900 and ~1,500 images/s for the MLP) falls on every model alike.
+    then `repeats` rounds in which every model runs one fit of `steps` full batches, timed
+    from the end of its first step to the end of its last (each waited for on the device),
+    as the PyTorch peer's loop is timed: the steps, not `fit`'s set-up around them. (On
+    TensorFlow a whole `fit` call of 20 steps took either ~5 or ~10 s on 2 cores, as tf.data's
+    autotuned pipeline sometimes stalls for seconds when it starts or ends; the steps inside
+    ran at one speed.) Round-robin, so that a slower spell of the machine falls on every
+    model alike.
 
     With `plan["seconds"]`, a model whose timed fit would take longer than that gets fewer
     steps (at least 2; its rate from a 2-step fit after the warm-up), and `plan["steps_used"]`
@@ -334,12 +338,25 @@ def keras_rates(jobs, batch_size, plan):
 
     head = lambda d, k: None if d is None else ([a[:k] for a in d] if isinstance(d, list) else d[:k])  # noqa: E731
 
+    class StepClock(keras.callbacks.Callback):
+        """The time at the end of the first and of the last step, each after the device
+        has finished it (JAX dispatches steps asynchronously)."""
+
+        def __init__(self, steps):
+            super().__init__()
+            self.steps, self.times = steps, []
+
+        def on_train_batch_end(self, batch, logs=None):
+            if batch in (0, self.steps - 1):
+                keras.ops.convert_to_numpy(self.model.optimizer.iterations)
+                self.times.append(time.perf_counter())
+
     def timed_fit(model, x, y, steps):
-        start = time.perf_counter()
+        clock = StepClock(steps)
         model.fit(head(x, steps * batch_size), head(y, steps * batch_size), batch_size=batch_size,
-                  epochs=1, verbose=0)
-        keras.ops.convert_to_numpy(model.optimizer.iterations)  # waits for JAX's asynchronous steps
-        return steps * batch_size / (time.perf_counter() - start)
+                  epochs=1, verbose=0, callbacks=[clock])
+        first, last = clock.times
+        return (steps - 1) * batch_size / (last - first)
 
     steps = {}
     for name, (model, x, y) in jobs.items():

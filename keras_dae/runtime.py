@@ -9,10 +9,12 @@ with and without `--tuned-allocator` (2026-12-03, `benchmarks/results/allocator/
 recipe epoch end to end 2.63 s per 1,000 images against 2.88 (-9 %; 2.59/2.79/2.52 against
 2.86/2.76/3.02), `denoise` of 256 digits 267 ms against 490, plain PyTorch's training
 +14 %, but keras-dae's `fit` steps no faster (402 against 404 images/s): what it saves is
-in validation and prediction. `keras-dae train` calls it (the process is the command's);
-a library does not change its host process's allocator, so in your own script call it
-yourself. The price: up to `trim_threshold + top_pad` (1.25 GiB) of freed memory stays
-with the process. JAX and TensorFlow: not measured yet.
+in validation and prediction. On JAX and TensorFlow one pair each showed no gain (JAX: a
+recipe epoch 6.51 against 6.01 s per 1,000 images, `fit` 171 against 170 images/s; the
+TensorFlow pair was dominated by tf.data's start-up stalls), so `keras-dae train` tunes
+the allocator on the backends of `PAYS_ON` only (the process is the command's); a library
+does not change its host process's allocator, so in your own script call it yourself. The
+price: up to `trim_threshold + top_pad` (1.25 GiB) of freed memory stays with the process.
 """
 
 import ctypes
@@ -28,6 +30,7 @@ SETTINGS = {
     "top_pad": (M_TOP_PAD, 256 * 2**20),
 }
 OPT_OUT = "KERAS_DAE_DEFAULT_ALLOCATOR"
+PAYS_ON = ("torch",)  # the backends on which `keras-dae train` tunes (measured above)
 
 _applied = None
 
