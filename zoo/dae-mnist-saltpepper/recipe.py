@@ -12,7 +12,7 @@ NAME = "dae-mnist-saltpepper"
 DATASET = "mnist"
 RATE = 0.2           # the corruption the entry is judged at (issue: beat a 3×3 median at 0.2)
 BACKEND = "jax"      # `keras-dae train` default: MLPs train fastest on JAX on 2 CPU cores (the
-                     # sdae stack: 5,864 images/s vs 3,951 torch, 3,704 TensorFlow; benchmarks/RESULTS.md)
+                     # sdae stack: 5,864 images/s vs 3,951 torch, 3,704 TensorFlow; RESULTS.md of 2026-12-01)
 EPOCHS = 40          # at a constant rate val_loss still crept down at epoch 30; with the
                      # cosine decay below, 40 epochs (~25 min on 2 cores) converge
 BATCH_SIZE = 128     # the usual MNIST batch; 390 steps per epoch

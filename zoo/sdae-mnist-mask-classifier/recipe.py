@@ -20,7 +20,7 @@ NAME = "sdae-mnist-mask-classifier"
 DATASET = "mnist"
 PRETRAINED = "sdae-mnist-mask"  # the pretrained stack (its own recipe: zoo/sdae-mnist-mask)
 BACKEND = "jax"      # `keras-dae train` default: the MLP stack trains fastest on JAX on 2 CPU
-                     # cores (5,864 images/s vs 3,951 torch, 3,704 TensorFlow; benchmarks/RESULTS.md)
+                     # cores (5,864 images/s vs 3,951 torch, 3,704 TensorFlow; RESULTS.md of 2026-12-01)
 EPOCHS = 16          # fine-tuning; the training loss is flat (≈ 6e-4) from epoch 12 on
 BATCH_SIZE = 4       # the paper fine-tunes online (batch 1); smaller batches select better on
                      # validation (benchmarks/choices_mnist.py finetune-batch: seed 0, best validation

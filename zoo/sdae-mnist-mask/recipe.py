@@ -16,7 +16,7 @@ NAME = "sdae-mnist-mask"
 DATASET = "mnist"
 NU = 0.25            # masking fraction ν of Vincent et al. (2010), Table 3's MNIST row
 BACKEND = "jax"      # `keras-dae train` default: fastest for this MLP stack on 2 CPU cores
-                     # (5,864 images/s vs 3,951 torch, 3,704 TensorFlow; benchmarks/RESULTS.md)
+                     # (5,864 images/s vs 3,951 torch, 3,704 TensorFlow; RESULTS.md of 2026-12-01)
 EPOCHS = 10          # per layer (Adam), chosen on the validation digits (benchmarks/results/
                      # choices_mnist_sdae_epochs.md): 30 reconstruct masked digits better (19.90
                      # vs 19.13 dB) but their top code probes no better (95.85 vs 96.06 %

@@ -11,7 +11,7 @@ NAME = "unet-mnist-mask"
 DATASET = "mnist"
 MASKS = ("block12", "random50")  # the inpainting protocol's masks (evaluation.make_masks)
 BACKEND = "torch"    # `keras-dae train` default: fastest end to end for this U-Net on 2 CPU cores
-                     # (4.6 s per 1,000 images vs 10.0 TensorFlow, 12.2 JAX; benchmarks/RESULTS.md)
+                     # (4.6 s per 1,000 images vs 10.0 TensorFlow, 12.2 JAX; RESULTS.md of 2026-12-01)
 EPOCHS = 3           # set by the compute at hand (about 4 min an epoch on 2 cores, torch), not
                      # searched; the validation PSNR of each epoch is in the card
 IMAGES_PER_EPOCH = 50_000  # the first 50,000 MNIST training images (the rest: validation)
