@@ -113,6 +113,10 @@ def write_markdown(results_dir, path):
         runs = [r for r in found if r["device"] == device]
         if runs:
             parts += ["", f"## {device.upper()}", "", render(runs)]
+        elif device == "gpu" and found:
+            parts += ["", "## GPU", "", "Not measured: no run on a GPU is in the results yet (no GPU "
+                      "was available). `bash benchmarks/gpu.sh` on a GPU machine runs this benchmark "
+                      "on every backend and adds this table."]
         precision = results_dir / f"precision_{device}.md"  # benchmarks/precision.py's table
         if precision.is_file():
             parts += ["", f"### Mixed precision, {device.upper()} (`python benchmarks/precision.py`; "

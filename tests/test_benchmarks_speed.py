@@ -80,6 +80,8 @@ def test_speed_quick_measures_everything_and_writes_results(torch_unet, tmp_path
     assert "quick run" in markdown and result["command"] in markdown
     assert "keras-dae overhead vs bare Keras, pairs" in markdown and "end to end / fit alone" in markdown
     assert not re.search(r"\b(nan|inf)\b", markdown)
+    if result["device"] == "cpu":  # says so where no GPU was measured
+        assert "## GPU\n\nNot measured" in markdown
 
 
 def test_precision_benchmark_times_the_three_policies(tmp_path):
