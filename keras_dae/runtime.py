@@ -11,7 +11,7 @@ recipe epoch end to end 2.63 s per 1,000 images against 2.88 (-9 %; 2.59/2.79/2.
 +14 %, but keras-dae's `fit` steps no faster (402 against 404 images/s): what it saves is
 in validation and prediction. On JAX and TensorFlow one pair each showed no gain (JAX: a
 recipe epoch 6.51 against 6.01 s per 1,000 images, `fit` 171 against 170 images/s; the
-TensorFlow pair was dominated by tf.data's start-up stalls), so `keras-dae train` tunes
+TensorFlow pair was dominated by tf.data's pipeline stalls), so `keras-dae train` tunes
 the allocator on the backends of `PAYS_ON` only (the process is the command's); a library
 does not change its host process's allocator, so in your own script call it yourself. The
 price: up to `trim_threshold + top_pad` (1.25 GiB) of freed memory stays with the process.
