@@ -112,7 +112,7 @@ def sdae_epochs(fast):
     import numpy as np
 
     from keras_dae import metrics
-    from keras_dae.probe import linear_probe
+    from keras_dae.evaluation.probe import linear_probe
     from keras_dae.training import load_recipe
 
     recipe = load_recipe(ROOT / "zoo" / "sdae-mnist-mask")
@@ -222,7 +222,8 @@ def _unet_stage(fast, arms):
     import keras
 
     import keras_dae
-    from keras_dae import datasets, stages, training
+    from keras_dae import datasets, training
+    from keras_dae.training import stages
     from keras_dae.callbacks import SyncDatasetEpoch, ValidationPSNR
 
     recipe = training.load_recipe(ROOT / "zoo" / "unet-mnist-gauss")
@@ -267,7 +268,8 @@ def unet_batch(fast):
 
     import keras
 
-    from keras_dae import datasets, stages, training
+    from keras_dae import datasets, training
+    from keras_dae.training import stages
     from keras_dae.callbacks import SyncDatasetEpoch, ValidationPSNR
 
     recipe = training.load_recipe(ROOT / "zoo" / "unet-mnist-gauss")

@@ -17,7 +17,8 @@ import time
 import keras
 import numpy as np
 
-from keras_dae import baselines, layers, models, networks
+from keras_dae.evaluation import baselines
+from keras_dae import layers, models, networks
 from keras_dae.datasets import load_mnist
 from keras_dae.metrics import psnr_numpy
 

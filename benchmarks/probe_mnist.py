@@ -56,9 +56,9 @@ def main():
 
     import keras
 
-    from keras_dae import hub
+    from keras_dae.zoo import hub
     from keras_dae.datasets import load_mnist
-    from keras_dae.probe import linear_probe
+    from keras_dae.evaluation.probe import linear_probe
     from keras_dae.training import load_recipe
     from keras_dae.utils import write_results
 

@@ -77,7 +77,7 @@ def pretrained_stack(condition, seed, x_train, fast=False, reuse_zoo=True, cache
     """
     import keras
 
-    from keras_dae import archives, hub
+    from keras_dae.zoo import archives, hub
 
     widths = (784, 64, 64, 64) if fast else WIDTHS  # WIDTHS: the recipe's default
     keras.utils.set_random_seed(seed)
@@ -106,7 +106,7 @@ def zoo_classifier():
     """`(classifier, history, seconds)` of the trained zoo entry `sdae-mnist-mask-classifier`
     (its recipe fine-tuning the packaged `sdae-mnist-mask` with the zoo's seed), or None
     when it is not trained."""
-    from keras_dae import hub, registry
+    from keras_dae.zoo import hub, registry
 
     results = ROOT / "zoo" / FINETUNE.NAME / "results.json"
     if FINETUNE.NAME not in registry.list_models() or not results.is_file():

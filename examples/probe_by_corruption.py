@@ -21,7 +21,7 @@ import keras  # noqa: E402
 
 import keras_dae  # noqa: E402
 from keras_dae.datasets import load_mnist  # noqa: E402
-from keras_dae.probe import linear_probe  # noqa: E402
+from keras_dae.evaluation.probe import linear_probe  # noqa: E402
 from keras_dae.plotting import save_figure  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

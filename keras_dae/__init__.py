@@ -1,29 +1,64 @@
-"""keras-dae: denoising autoencoders for Keras 3, on TensorFlow, JAX and PyTorch."""
+"""keras-dae: denoising autoencoders for Keras 3, on TensorFlow, JAX and PyTorch.
+
+`import keras_dae` imports no framework: it picks an installed Keras backend when
+`$KERAS_BACKEND` is unset (`keras_dae.startup`), and every name below is imported on first
+use. The library: `layers` (corruptions, σ-embeddings), `networks`, `models` (objectives,
+sampling), `callbacks`, `datasets`, `metrics`, `downstream`; the zoo: `load`, `publish`,
+`list_models` (`keras_dae.zoo`); `evaluate` and the protocols (`keras_dae.evaluation`);
+recipes and runs (`keras_dae.training`); the command line (`keras_dae.cli`).
+
+Keras' own `keras.saving.load_model` finds keras-dae's classes once they are registered:
+`import keras_dae` registers them when Keras is already imported (`import keras` first, as
+isort orders them), and `keras_dae.load(path)` always does; otherwise touch
+`keras_dae.models` before loading.
+"""
+
+import importlib
+import sys
+
+from keras_dae.startup import choose_backend as _choose_backend
 
 __version__ = "0.1.0"
 
-from keras_dae import callbacks as callbacks
-from keras_dae import layers as layers
-from keras_dae import models as models
-from keras_dae import networks as networks
-from keras_dae import downstream as downstream
-# The rest of the API map (README), reachable after `import keras_dae` alone.
-from keras_dae import archives as archives
-from keras_dae import backend as backend
-from keras_dae import baselines as baselines
-from keras_dae import datasets as datasets
-from keras_dae import evaluation as evaluation
-from keras_dae import inpainting as inpainting
-from keras_dae import metrics as metrics
-from keras_dae import probe as probe
-from keras_dae import results as results
-from keras_dae import runs as runs
-from keras_dae import runtime as runtime
-from keras_dae import sampling as sampling
-from keras_dae import stages as stages
-from keras_dae import tiling as tiling
-from keras_dae import training as training
-from keras_dae import utils as utils
-from keras_dae.hub import load as load, publish as publish
-from keras_dae.registry import list_models as list_models
-from keras_dae.evaluation import evaluate as evaluate
+_choose_backend()
+
+# name -> the module that holds it (a module itself when the name is its last part).
+_MODULES = {
+    name: f"keras_dae.{name}"
+    for name in ("assets", "backend", "callbacks", "cli", "datasets", "downstream", "evaluation",
+                 "imageio", "layers", "metrics", "models", "networks", "plotting", "runtime",
+                 "startup", "tiling", "training", "utils", "zoo")
+}
+# Where the modules that used to sit at the top now live: `from keras_dae import hub` and
+# `keras_dae.stages.Stage` keep working.
+_MODULES.update({
+    **{name: f"keras_dae.zoo.{name}" for name in ("archives", "cards", "hub", "registry")},
+    **{name: f"keras_dae.evaluation.{name}" for name in ("baselines", "inpainting", "probe", "results")},
+    **{name: f"keras_dae.training.{name}" for name in ("runs", "stages")},
+    "sampling": "keras_dae.models.sampling",
+})
+_FUNCTIONS = {
+    "load": "keras_dae.zoo.hub",
+    "publish": "keras_dae.zoo.hub",
+    "list_models": "keras_dae.zoo.registry",
+    "evaluate": "keras_dae.evaluation.protocol",
+}
+
+
+def __getattr__(name):
+    if name in _MODULES:
+        module = importlib.import_module(_MODULES[name])
+    elif name in _FUNCTIONS:
+        module = getattr(importlib.import_module(_FUNCTIONS[name]), name)
+    else:
+        raise AttributeError(f"module 'keras_dae' has no attribute {name!r}")
+    globals()[name] = module
+    return module
+
+
+def __dir__():
+    return sorted({*globals(), *_MODULES, *_FUNCTIONS})
+
+
+if "keras" in sys.modules:  # Keras is paid for: register every class a `.keras` file may name
+    from keras_dae import layers, models, networks  # noqa: E402,F401

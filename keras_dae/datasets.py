@@ -143,6 +143,19 @@ def load_tfds(name, split="train", data_dir=None, image_key="image", label_key="
     return x, y
 
 
+def image_set_dir(directory):
+    """The folder of an image set: `directory` itself, or a set named by its folder under
+    `<data_root()>/gray/` (`"train400"`, `"bsd68"`, `"set12"`) or `<data_root()>/color/`
+    (`"cbsd432"`, `"cbsd68"`, `"kodak24"`, `"mcmaster"`)."""
+    if os.path.isdir(directory) or os.sep in directory:
+        return directory
+    for kind in ("gray", "color"):
+        candidate = os.path.join(data_root(), kind, directory)
+        if os.path.isdir(candidate):
+            return candidate
+    return directory
+
+
 def list_images(directory):
     """Sorted paths of the PNG/JPEG/BMP/TIFF files directly inside `directory`."""
     if not os.path.isdir(directory):
@@ -173,15 +186,13 @@ def load_image_folder(directory, color_mode="grayscale", normalize=True, num_ima
     """Whole images of a folder (for evaluation), as a list of float32 `(H, W, C)` arrays.
 
     A list, not an array: benchmark sets such as BSD68 mix portrait and landscape images.
-    A set named `"bsd68"`, `"set12"` or `"train400"` may be given as `directory`; it is read
-    from `<data_root()>/gray/NAME`.
+    A set name may be given as `directory` (`image_set_dir`: `"bsd68"`, `"set12"`,
+    `"train400"` under `gray/`, `"cbsd68"`, `"kodak24"`, ... under `color/`).
 
     Example:
     >>> images = load_image_folder("set12", normalize=False)
     """
-    if not os.path.isdir(directory) and os.sep not in directory:
-        directory = os.path.join(data_root(), "gray", directory)
-    paths = list_images(directory)[:num_images]
+    paths = list_images(image_set_dir(directory))[:num_images]
     return [load_image(p, color_mode, normalize) for p in paths]
 
 
@@ -193,7 +204,7 @@ class ImagePatchDataset(keras.utils.PyDataset):
     the same whatever order workers fetch batches in; the epoch advances in `on_epoch_end`.
 
     Args:
-        directory: folder of images (or a set name under `<data_root()>/gray/`).
+        directory: folder of images, or a set name (`image_set_dir`).
         patch_size: side of the square patches.
         batch_size: patches per batch.
         steps_per_epoch: batches per epoch.
@@ -223,8 +234,7 @@ class ImagePatchDataset(keras.utils.PyDataset):
                            ("images_per_batch", images_per_batch)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{arg}` must be a positive integer. Received: {arg}={value}")
-        if not os.path.isdir(directory) and os.sep not in directory:
-            directory = os.path.join(data_root(), "gray", directory)
+        directory = image_set_dir(directory)
         self.paths = list_images(directory)
         if images is not None:
             paths = self.paths

@@ -19,7 +19,7 @@ import os
 import keras
 import numpy as np
 
-from keras_dae.probe import linear_probe as linear_probe
+from keras_dae.evaluation.probe import linear_probe as linear_probe
 from keras_dae.utils import atomic_save, atomic_write
 
 __all__ = ["classifier", "fine_tune", "linear_probe", "mcnemar"]
@@ -53,7 +53,7 @@ def classifier(encoder, num_classes=10, trainable=True, dropout=0.0, name=None):
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
     if not isinstance(encoder, keras.Model):
-        from keras_dae.hub import load
+        from keras_dae.zoo.hub import load
 
         encoder = load(encoder, part="encoder")
     encoder.trainable = bool(trainable)

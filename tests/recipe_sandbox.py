@@ -5,7 +5,8 @@ import sys
 import textwrap
 
 import keras_dae
-from keras_dae import registry, training
+from keras_dae.zoo import registry
+from keras_dae import training
 from tests.helpers import to_numpy
 
 RECIPE = '''
@@ -41,8 +42,8 @@ def evaluate(model, num_images=None):
 
 def make_sandbox(tmp_path, monkeypatch):
     """A recipe in a throwaway zoo (yields its path); removes its registry entry after."""
-    monkeypatch.setattr(training, "ROOT", tmp_path)
-    monkeypatch.setattr(training, "WEIGHTS_DIR", tmp_path / "weights")
+    monkeypatch.setattr(training.recipes, "ROOT", tmp_path)
+    monkeypatch.setattr(training.recipes, "WEIGHTS_DIR", tmp_path / "weights")
     monkeypatch.setattr(registry, "WEIGHTS", tmp_path / "weights")
     path = tmp_path / "zoo" / "conv-tiny-gauss" / "recipe.py"
     path.parent.mkdir(parents=True)

@@ -3,7 +3,7 @@ import sys
 import numpy as np
 import pytest
 
-from keras_dae import baselines
+from keras_dae.evaluation import baselines
 from keras_dae.metrics import psnr_numpy
 
 

@@ -8,7 +8,8 @@ import keras
 import numpy as np
 from PIL import Image
 
-from keras_dae import cli, cli_commands
+from keras_dae.cli import commands as cli_commands
+from keras_dae.cli import parser as cli
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -45,7 +46,7 @@ def test_bad_usage_exits_2_without_traceback():
 
 
 def test_list_prints_the_registry(capsys):
-    from keras_dae import registry
+    from keras_dae.zoo import registry
 
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out

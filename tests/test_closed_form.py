@@ -5,7 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dae import layers, models, sampling
+from keras_dae import layers, models
+from keras_dae.models import sampling
 from tests.helpers import jit_for_tests
 
 # N(μ, Σ) in d = 8 with a decaying spectrum: the identity map is far from optimal

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
-from keras_dae import baselines, evaluation
+from keras_dae.evaluation import baselines
+from keras_dae import evaluation
 
 
 @pytest.fixture(autouse=True)

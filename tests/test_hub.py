@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 import keras_dae
-from keras_dae import hub as kd_hub
-from keras_dae import archives, layers, registry
+from keras_dae.zoo import hub as kd_hub
+from keras_dae.zoo import archives, registry
+from keras_dae import layers
 from tests import helpers
 from tests.hub_server import HubStandIn, use_hub
 
@@ -120,7 +121,7 @@ def test_publish_then_load_round_trips_and_trains(hub):
     assert loaded.compiled and isinstance(loaded.optimizer, keras.optimizers.Adam)
     # no compile config in the file: Adam at the fine-tuning rate
     assert np.isclose(float(helpers.to_numpy(loaded.optimizer.learning_rate)),
-                      keras_dae.hub.FINE_TUNE_LEARNING_RATE)
+                      keras_dae.zoo.hub.FINE_TUNE_LEARNING_RATE)
     history = loaded.fit(X, X, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert not keras_dae.load("hf://org/tiny", compile=False).compiled

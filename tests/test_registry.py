@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 import keras_dae
-from keras_dae import archives, registry
+from keras_dae.zoo import archives, registry
 
 FIELDS = dict(architecture="MLP 784-256-784", objective="DAE, MSE", dataset="mnist",
               corruption="AdditiveGaussian σ=0.3", hf_repo="someone/mlp-mnist-gauss",

@@ -1,9 +1,9 @@
-"""The log of a run in progress (`keras_dae.runs`): one row per epoch across parts that
+"""The log of a run in progress (`keras_dae.training.runs`): one row per epoch across parts that
 log different columns, read back aligned by epoch."""
 
 import csv
 
-from keras_dae import runs
+from keras_dae.training import runs
 
 
 def test_a_part_that_logs_more_columns_widens_the_log_without_misplacing_values(tmp_path):

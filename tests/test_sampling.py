@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dae import layers, sampling
+from keras_dae import layers
+from keras_dae.models import sampling
 
 MEAN = np.array([1.0, -0.5])
 COV = np.array([[0.5, 0.2], [0.2, 0.3]])

@@ -1,4 +1,4 @@
-"""Training in stages (`keras_dae.stages`): each stage its own optimizer, one run for the
+"""Training in stages (`keras_dae.training.stages`): each stage its own optimizer, one run for the
 callbacks, resumable between and inside stages, through `keras-dae train` as well."""
 
 import json
@@ -9,11 +9,13 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dae import stages, training
+from keras_dae.training import stages
+from keras_dae import training
 from tests.recipe_sandbox import trained_weights
 
 STAGED = '''
-from keras_dae import datasets, stages, training
+from keras_dae import datasets, training
+from keras_dae.training import stages
 from keras_dae.callbacks import SyncDatasetEpoch
 
 EPOCHS = 4
@@ -156,8 +158,8 @@ def test_a_one_stage_card_names_its_optimizer_without_counting_stages():
         stages.Stage(2, lambda steps: keras.optimizers.Adam(), "Adam, warm-up then cosine from 0.002 to 0")])
     run = {"name": "conv-tiny-gauss", "epochs": 2, "history": {"loss": [0.5, 0.4]}, "hardware": "cpu",
            "train_seconds": 60.0, "keras_version": keras.__version__}
-    text = training._origin(recipe, run)
+    text = training.recipes._origin(recipe, run)
     assert "final loss 0.4000; Adam, warm-up then cosine from 0.002 to 0." in text
     assert "stages" not in text
     recipe.EPOCHS = 3  # a shorter run than the recipe's says so and does not name the schedule
-    assert "Adam" not in training._origin(recipe, run)
+    assert "Adam" not in training.recipes._origin(recipe, run)

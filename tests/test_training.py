@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import keras_dae
-from keras_dae import datasets, registry, training
+from keras_dae import datasets, training
+from keras_dae.zoo import registry
 from tests.helpers import backend, to_numpy
 from tests.recipe_sandbox import RECIPE, trained_weights
 
@@ -99,14 +100,14 @@ def test_an_interrupted_retraining_leaves_the_installed_model_loadable_and_resum
 def test_an_install_that_fails_midway_puts_every_file_back(sandbox, tmp_path, monkeypatch):
     training.train(sandbox, out=tmp_path / "first", verbose=0, install=True)
     installed = _installed_files(tmp_path)
-    replace = training.os.replace
+    replace = training.recipes.os.replace
 
     def fails_at_the_third_file(source, target):  # after the weights and the card are in place
         if str(target).endswith("results.json") and ".new" in str(source):
             raise OSError("disk full")
         return replace(source, target)
 
-    monkeypatch.setattr(training.os, "replace", fails_at_the_third_file)
+    monkeypatch.setattr(training.recipes.os, "replace", fails_at_the_third_file)
     recipe = training.load_recipe(sandbox)
     recipe.EPOCHS, recipe.SEED = 1, 1
     with pytest.raises(OSError, match="disk full"):
@@ -124,7 +125,7 @@ def test_without_install_the_export_stays_in_outputs(sandbox, tmp_path):
                                                   "golden.npz", "registry.json"}
     assert not (tmp_path / "weights").exists() and "conv-tiny-gauss" not in registry.list_models()
     assert keras_dae.load(str(stage / "conv-tiny-gauss.keras")).name == "conv-tiny-gauss"
-    assert keras_dae.archives.weights_sha256(stage / "conv-tiny-gauss.keras") == entry.sha256
+    assert keras_dae.zoo.archives.weights_sha256(stage / "conv-tiny-gauss.keras") == entry.sha256
 
 
 def test_the_stop_file_pauses_after_the_current_epoch(sandbox, tmp_path):

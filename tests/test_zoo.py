@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import keras_dae
-from keras_dae import registry, training
+from keras_dae.zoo import registry
+from keras_dae import training
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGED = [e.name for e in registry.entries() if e.packaged_file() is not None]

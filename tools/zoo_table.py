@@ -9,8 +9,8 @@ zoo/<name>/README.md for the full tables).
 import argparse
 import pathlib
 
-from keras_dae import registry
-from keras_dae.results import PUBLISHED_BSD68
+from keras_dae.zoo import registry
+from keras_dae.evaluation.results import PUBLISHED_BSD68
 from keras_dae.training import load_recipe
 from keras_dae.utils import replace_block
 

@@ -7,7 +7,7 @@ second `fit` of the model (a second training stage, a fine-tuning pass after pre
 then starts at the first fit's restored epoch: below, the second `fit` is asked to train
 epochs 2–3 and trains epochs 1–3 instead (its `CSVLogger` rows are 1, 2, 3).
 
-keras-dae's workaround: `keras_dae.stages.fit_stages` sets `model._initial_epoch = None`
+keras-dae's workaround: `keras_dae.training.stages.fit_stages` sets `model._initial_epoch = None`
 before each stage's `fit` (tests/test_stages.py). Upstream fix: reset it at the end of
 `fit`, or read it once in `on_train_begin` and clear it.
 

@@ -12,7 +12,9 @@ import warnings
 import numpy as np
 from keras import ops
 
-from keras_dae import baselines, sampling, tiling
+from keras_dae.evaluation import baselines
+from keras_dae.models import sampling
+from keras_dae import tiling
 from keras_dae.layers import AdditiveGaussian
 
 

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_dae import sampling
+from keras_dae.models import sampling
 from keras_dae.layers import AdditiveGaussian
 from keras_dae.models.inference import _check_count
 from keras_dae.models.residual import ResidualDAE
@@ -56,7 +56,7 @@ class ScoreDAE(ResidualDAE):
     def sample(self, n, steps=1000, seed=0, x_init=None, *, sigmas=None, steps_per_sigma=None,
                step_size=2e-5, denoise_final=True):
         """Samples by annealed Langevin dynamics from the learned score
-        (`keras_dae.sampling.annealed_langevin`). The common arguments mean what they mean
+        (`keras_dae.models.sampling.annealed_langevin`). The common arguments mean what they mean
         for every objective's `sample` (`DAE.sample`): `n` samples, `steps` evaluations of
         the model in all, `seed`, `x_init`.
 

@@ -9,7 +9,7 @@ import numpy as np
 from keras_dae.layers import MaskingNoise
 from keras_dae.models.base import DAE, _deserialize
 from keras_dae.networks.mlp import TiedDense, mlp
-from keras_dae.stages import drop_backups_before
+from keras_dae.training.stages import drop_backups_before
 
 
 @keras.saving.register_keras_serializable(package="keras_dae")

@@ -4,7 +4,7 @@ the Keras Hub folder layout, and the SHA-256 of the weights a registry entry rec
 A `.keras` archive's members are exactly the files of the Keras Hub layout
 (`config.json`, `metadata.json`, `model.weights.h5`), so `keras_dae.publish` uploads those
 member bytes unchanged and the Hub's `model.weights.h5` has the SHA-256 the registry records.
-`keras_dae.hub` loads and publishes; this module writes, reads and checks the files.
+`keras_dae.zoo.hub` loads and publishes; this module writes, reads and checks the files.
 """
 
 import hashlib

@@ -29,7 +29,7 @@ def demo(args):
     import numpy as np
 
     from keras_dae import assets, evaluation, load, metrics, plotting
-    from keras_dae.cli_commands import _positive_floats
+    from keras_dae.cli.commands import _positive_floats
 
     sigmas = _positive_floats(args.sigmas, "--sigmas")
     model = load(args.model)
@@ -65,7 +65,7 @@ def demo(args):
 
 def _tv(noisy, sigma):
     try:
-        from keras_dae import baselines
+        from keras_dae.evaluation import baselines
 
         return baselines.denoise_tv(noisy, sigma, weight_scale=TV_WEIGHT_SCALE)
     except ImportError:

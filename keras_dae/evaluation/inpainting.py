@@ -15,10 +15,10 @@ import time
 
 import numpy as np
 
-from keras_dae import baselines as baselines_lib
-from keras_dae.evaluation import _KERAS, _cached, _resolve, cache_dir, load_eval_images
+from keras_dae.evaluation import baselines as baselines_lib
+from keras_dae.evaluation.common import KERAS_SETS, cache_dir, cached, load_eval_images, resolve
 from keras_dae.metrics import psnr_masked_numpy
-from keras_dae.results import EvaluationResult, versions
+from keras_dae.evaluation.results import EvaluationResult, versions
 
 INPAINTING_PROTOCOL_VERSION = 2  # 2: PSNRs pooled over the set (1: per-image mean)
 
@@ -70,11 +70,11 @@ def evaluate_inpainting(model_or_name=None, dataset="mnist", masks=("block12", "
     Example:
     >>> evaluate_inpainting(my_model, "mnist", masks=("block12",), num_images=1000)
     """
-    if dataset not in _KERAS:
-        raise ValueError(f"`dataset` must be one of {sorted(_KERAS)}. Received: "
+    if dataset not in KERAS_SETS:
+        raise ValueError(f"`dataset` must be one of {sorted(KERAS_SETS)}. Received: "
                          f"dataset={dataset!r}")
     clean, max_val = load_eval_images(dataset, split, num_images)
-    model, label = _resolve(model_or_name) if model_or_name is not None else (None, None)
+    model, label = resolve(model_or_name) if model_or_name is not None else (None, None)
     rows = []
     for kind in masks:
         m = make_masks(kind, clean.shape, seed)
@@ -101,7 +101,7 @@ def evaluate_inpainting(model_or_name=None, dataset="mnist", masks=("block12", "
                    "versions": {"numpy": np.__version__,
                                 "scikit-image": versions()["scikit-image"]}}
             cacheable = use_cache and method == "biharmonic"
-            rows.append(_cached(cache_dir() if cacheable else None, key, compute))
+            rows.append(cached(cache_dir() if cacheable else None, key, compute))
     meta = {"protocol": "Inpainting with fixed seeded masks (1 = missing).",
             "dataset": dataset, "split": split, "corruption": "inpainting", "seed": seed,
             "masks": list(masks), "num_images": len(clean), "model": label,

@@ -1,13 +1,13 @@
 """The `keras-dae` command line (also `python -m keras_dae`): its parser and `main`.
 
-The commands themselves are in `keras_dae.cli_commands` (and `demo` in `keras_dae.cli_demo`).
+The commands themselves are in `keras_dae.cli.commands` (and `demo` in `keras_dae.cli.demo`).
 """
 
 import argparse
 import os
 import sys
 
-from keras_dae.cli_commands import (
+from keras_dae.cli.commands import (
     DEFAULT_MODEL,
     PHOTO_MODEL,
     PHOTO_MODEL_FALLBACK,
@@ -21,8 +21,8 @@ from keras_dae.cli_commands import (
     sample,
     train,
 )
-from keras_dae.cli_demo import _demo_corruptions as _demo_corruptions
-from keras_dae.cli_demo import demo
+from keras_dae.cli.demo import _demo_corruptions as _demo_corruptions
+from keras_dae.cli.demo import demo
 
 
 def build_parser():
@@ -31,7 +31,10 @@ def build_parser():
         description="Denoising autoencoders for Keras 3 on TensorFlow, JAX and PyTorch.",
     )
     parser.add_argument("--backend", choices=("jax", "tensorflow", "torch"),
-                        help="Keras backend (default: $KERAS_BACKEND, else Keras' default)")
+                        help="Keras backend (default: $KERAS_BACKEND, else the first installed of "
+                        "jax, torch, tensorflow)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="say which backend runs and keep the frameworks' start-up notices")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser(
         "demo",
@@ -65,7 +68,9 @@ def build_parser():
     p.add_argument("input", help="an image file or a folder of images")
     p.add_argument("output", help="output file (one input) or folder")
     p.add_argument("--model", help="zoo name or path (default: chosen by image, see above)")
-    p.add_argument("--sigma", type=float, help="noise level on [0, 1] (default: estimated)")
+    p.add_argument("--sigma", help="noise level on the image's [0, 1] scale, e.g. 0.098 or 25/255 "
+                   "(default: estimated per image)")
+    _add_file_options(p)
     p.set_defaults(func=denoise)
 
     p = sub.add_parser(
@@ -78,6 +83,7 @@ def build_parser():
     p.add_argument("mask", help="a mask image or a folder of masks (white = missing)")
     p.add_argument("output", help="output file (one input) or folder")
     p.add_argument("--model", default="unet-mnist-mask", help="zoo name or path (default: %(default)s)")
+    _add_file_options(p)
     p.set_defaults(func=inpaint)
 
     p = sub.add_parser(
@@ -153,6 +159,34 @@ def build_parser():
     return parser
 
 
+def _add_file_options(p):
+    p.add_argument("--quality", type=int, default=95, choices=range(1, 101), metavar="1-100",
+                   help="JPEG/WebP quality of the output files (default: %(default)s)")
+    p.add_argument("--max-pixels", type=int, metavar="N",
+                   help="read images of up to N pixels (default: Pillow's limit, ~179 million)")
+
+
+# The commands that run no model: they import no framework.
+_NO_FRAMEWORK = {None, "list"}
+
+
+def _start_framework(verbose):
+    """Imports Keras (and its backend) for a command that runs a model: quietly unless
+    `verbose`, and with one line on what to install when no backend is."""
+    from keras_dae import startup
+
+    backend = startup.choose_backend()
+    if backend is None:
+        raise UsageError(startup.INSTALL_HINT)
+    if verbose:
+        print(f"keras-dae: Keras backend {backend} (--backend or $KERAS_BACKEND to choose)", file=sys.stderr)
+        import keras  # noqa: F401
+        return
+    startup.quiet_environment()
+    with startup.silenced_stderr():
+        import keras  # noqa: F401
+
+
 def _switch_backend(name):
     """Re-executes this command under `name`: Keras reads KERAS_BACKEND once, at import."""
     if os.environ.get("KERAS_BACKEND") == name or os.environ.get("_KERAS_DAE_REEXEC"):
@@ -200,6 +234,8 @@ def main(argv=None):
     if getattr(args, "num", 1) < 1:
         parser.error(f"--num must be >= 1. Received: --num={args.num}")
     try:
+        if args.command not in _NO_FRAMEWORK:
+            _start_framework(args.verbose)
         return args.func(args)
     except (UsageError, FileNotFoundError, ValueError, KeyError) as e:
         # bad usage or input: unknown model, missing file, wrong shape or range

@@ -34,8 +34,8 @@ exports it the same way, and trains nothing.
 from its last finished epoch), then exports the packaged `.keras` file, measures it, and
 writes the card (`zoo/<name>/README.md`), the results (`zoo/<name>/results.json`), the
 golden file (`tests/golden/<name>.npz`) and the registry entry — every number from this
-run; `reopen(recipe)` turns a finished staged run back into a run in progress, for a recipe
-given another stage (`keras_dae.runs`). Nothing half-written is left behind: each file is
+run; `keras_dae.training.reopen(recipe)` turns a finished staged run back into a run in progress, for a recipe
+given another stage (`keras_dae.training.runs`). Nothing half-written is left behind: each file is
 written to a temporary name, then renamed.
 """
 
@@ -50,14 +50,14 @@ import time
 import keras
 import numpy as np
 
-from keras_dae import archives, backend, datasets, hub, registry
+from keras_dae import backend, datasets
 from keras_dae.callbacks import EvaluateWithEMA, SyncDatasetEpoch
-from keras_dae.runs import (  # noqa: F401  (TrainingPaused, checkpoint_dir: part of this API)
-    EpochLog, PartLog, PauseAtEpochEnd, TrainingPaused, checkpoint_dir, hardware, read_log, reopen)
+from keras_dae.training.runs import EpochLog, PartLog, PauseAtEpochEnd, checkpoint_dir, hardware, read_log
 from keras_dae.utils import atomic_save, atomic_write
+from keras_dae.zoo import archives, hub, registry
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent / "weights"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+WEIGHTS_DIR = pathlib.Path(__file__).resolve().parents[1] / "weights"
 
 
 def load_recipe(path):

@@ -4,8 +4,8 @@ to load it, and its licences)."""
 
 import keras
 
-from keras_dae import registry
-from keras_dae.archives import WEIGHTS_FILE
+from keras_dae.zoo import registry
+from keras_dae.zoo.archives import WEIGHTS_FILE
 
 
 def _version():

@@ -10,7 +10,7 @@ Gaussian denoising protocol (`evaluate`):
    whichever Keras backend runs.
 3. Every method sees the noisy images on the [0, 1] scale with `sigma` on that scale
    (`x / 255`, `sigma / 255` for natural images): models through
-   `model.denoise(noisy, sigma=sigma)`, classical ones through `keras_dae.baselines`. Outputs
+   `model.denoise(noisy, sigma=sigma)`, classical ones through `keras_dae.evaluation.baselines`. Outputs
    are brought back to the data scale and clipped to the valid range; the noisy row is not.
    On natural (8-bit) sets the outputs are also rounded to integers, as the paper's
    protocol saves them as 8-bit images (Zhang et al., 2017).
@@ -25,143 +25,37 @@ Gaussian denoising protocol (`evaluate`):
    Classical rows are cached on disk (`$KERAS_DAE_CACHE`, else `~/.cache/keras_dae/eval`),
    keyed by data set, split, sigma, seed, image count, parameter grid and package versions.
 
-The inpainting protocol (`evaluate_inpainting`, `make_masks`) is in `keras_dae.inpainting`
-and the linear probe (`linear_probe`) in `keras_dae.probe`; both are also reached from here.
-The table `evaluate` and `evaluate_inpainting` return, `EvaluationResult`, is in `keras_dae.results`.
+The inpainting protocol (`evaluate_inpainting`, `make_masks`) is in `keras_dae.evaluation.inpainting`
+and the linear probe (`linear_probe`) in `keras_dae.evaluation.probe`; both are also reached from here.
+The table `evaluate` and `evaluate_inpainting` return, `EvaluationResult`, is in `keras_dae.evaluation.results`.
 """
 
 import argparse
-import hashlib
-import json
 import os
 import sys
 import time
 
 import numpy as np
 
-from keras_dae import baselines as baselines_lib
 from keras_dae import datasets
-from keras_dae.metrics import psnr_numpy, ssim_numpy
-from keras_dae.results import EvaluationResult, published_table, versions
-from keras_dae.utils import atomic_write
+from keras_dae.evaluation import baselines as baselines_lib
+from keras_dae.evaluation.common import (KERAS_SETS, add_gaussian_noise, apply, cache_dir, cached,
+                                         load_eval_images, resolve, row)
+from keras_dae.evaluation.results import EvaluationResult, published_table, versions
 
 PROTOCOL_VERSION = 1
 DEFAULT_BASELINES = ("bm3d", "nlm", "tv", "wavelet", "wiener")
-_NATURAL = {"bsd68", "set12"}
-_KERAS = set(datasets.KERAS_DATASETS)
-def cache_dir():
-    """Cache folder of classical rows: `$KERAS_DAE_CACHE`, else `~/.cache/keras_dae/eval`."""
-    if os.environ.get("KERAS_DAE_CACHE"):
-        return os.environ["KERAS_DAE_CACHE"]
-    base = os.environ.get("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))
-    return os.path.join(base, "keras_dae", "eval")
-
-
-def _cached(directory, key, compute):
-    if directory is None:
-        return compute()
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    path = os.path.join(directory, f"{key['dataset']}-{key['method']}-{digest}.json")
-    if os.path.isfile(path):
-        with open(path) as f:
-            return json.load(f)
-    row = compute()
-    atomic_write(path, json.dumps(row, default=float))
-    return row
-
-
-def load_eval_images(dataset, split="test", num_images=None):
-    """Clean evaluation images on the data scale and the peak value (1 or 255)."""
-    if dataset in _KERAS:
-        return datasets.load_keras_dataset(dataset, split, num_images=num_images)[0], 1.0
-    if dataset in _NATURAL | {"train400"}:
-        return datasets.load_image_folder(dataset, normalize=False, num_images=num_images), 255.0
-    raise ValueError(f"`dataset` must be one of {sorted(_KERAS | _NATURAL)}. "
-                     f"Received: dataset={dataset!r}")
-
-
-def add_gaussian_noise(images, sigma, seed):
-    """The protocol's noisy images: `x + sigma * n`, n from `default_rng(seed)`, unclipped.
-
-    Example:
-    >>> noisy = add_gaussian_noise(x_test, sigma=0.3, seed=0)
-    """
-    rng = np.random.default_rng(seed)
-    if isinstance(images, np.ndarray):
-        return (images + sigma * rng.standard_normal(images.shape)).astype("float32")
-    return [(im + sigma * rng.standard_normal(im.shape)).astype("float32") for im in images]
-
-
-def scores(clean, images, max_val, chunk=500):
-    """Per-image PSNR and SSIM arrays of `images` against `clean`."""
-    p, s = [], []
-    if isinstance(clean, np.ndarray):
-        for i in range(0, len(clean), chunk):
-            p.append(psnr_numpy(clean[i : i + chunk], images[i : i + chunk], max_val))
-            s.append(ssim_numpy(clean[i : i + chunk], images[i : i + chunk], max_val))
-    else:
-        for c, im in zip(clean, images):
-            p.append(psnr_numpy(c[None], np.asarray(im)[None], max_val))
-            s.append(ssim_numpy(c[None], np.asarray(im)[None], max_val))
-    return np.concatenate(p), np.concatenate(s)
-
-
-def _row(method, condition, clean, out, max_val, params=None, seconds=None, clip=True):
-    if clip:
-        out = [np.clip(o, 0, max_val) for o in out]
-        if max_val == 255.0:  # 8-bit sets: the output image is saved in 8 bits
-            out = [np.round(o) for o in out]
-        out = np.stack(out) if isinstance(clean, np.ndarray) else out
-    p, s = scores(clean, out, max_val)
-    return {"method": method, "condition": condition,
-            "metrics": {"psnr": float(np.mean(p)), "ssim": float(np.mean(s))},
-            "num_images": len(clean), "params": params or {}, "seconds": seconds,
-            "per_image": {"psnr": np.round(p, 5).tolist(), "ssim": np.round(s, 6).tolist()}}
-
-
-def _apply(fn, images, scale, batch_size=256):
-    """Runs `fn` on [0, 1]-scaled images, in batches or image by image; data scale out."""
-    import keras
-
-    if isinstance(images, np.ndarray):
-        out = [keras.ops.convert_to_numpy(fn(images[i : i + batch_size] / scale))
-               for i in range(0, len(images), batch_size)]
-        return np.concatenate(out) * scale
-    return [keras.ops.convert_to_numpy(fn(im[None] / scale))[0] * scale for im in images]
-
-
-class Blind:
-    """A σ-conditioned model used without σ: `denoise` estimates it per image. Pass it to
-    `evaluate` to measure the blind use of a model beside its use with σ given.
-
-    Example:
-    >>> evaluate(Blind(model), "bsd68", sigmas=(15, 25, 50), baselines=())
-    """
-
-    def __init__(self, model):
-        self.model, self.name = model, f"{model.name} (blind: σ estimated)"
-
-    def denoise(self, x, sigma=None):
-        return self.model.denoise(x)
-
-
-def _resolve(model_or_name):
-    if isinstance(model_or_name, str):
-        from keras_dae import load
-
-        return load(model_or_name), model_or_name
-    return model_or_name, getattr(model_or_name, "name", type(model_or_name).__name__)
 
 
 def _fit_wiener(dataset, max_val):
-    if dataset in _KERAS:
+    if dataset in KERAS_SETS:
         return baselines_lib.WienerDenoiser().fit(datasets.load_keras_dataset(dataset)[0])
     train = [im / max_val for im in datasets.load_image_folder("train400", normalize=False)]
     return baselines_lib.WienerDenoiser(patch_size=8).fit(train)
 
 
 def _validation_images(dataset, num):
-    if dataset in _KERAS:
+    if dataset in KERAS_SETS:
         return datasets.load_keras_dataset(dataset, "val", num_images=num)[0]
     paths = datasets.list_images(os.path.join(datasets.data_root(), "gray", "train400"))
     return [datasets.load_image(p, normalize=False) for p in paths[-min(num, 20):]]
@@ -196,7 +90,7 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
     >>> result.save("results", "mnist-gaussian")
     """
     if corruption == "inpainting":
-        from keras_dae.inpainting import evaluate_inpainting
+        from keras_dae.evaluation.inpainting import evaluate_inpainting
 
         return evaluate_inpainting(model_or_name, dataset, seed=seed, num_images=num_images,
                                    split=split, use_cache=use_cache, verbose=verbose)
@@ -212,7 +106,7 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
             raise ValueError(f"`sigmas` must be positive. Received: sigma={sigma}")
     log = print if verbose else (lambda *a, **k: None)
     clean, max_val = load_eval_images(dataset, split, num_images)
-    model, model_label = _resolve(model_or_name) if model_or_name is not None else (None, None)
+    model, model_label = resolve(model_or_name) if model_or_name is not None else (None, None)
     directory = cache_dir() if use_cache else None
     fitted = {}
     val = _validation_images(dataset, val_images) if baselines else None
@@ -221,13 +115,13 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
     for sigma in sigmas:
         cond = f"sigma={sigma:g}"
         noisy = add_gaussian_noise(clean, sigma, seed)
-        rows.append(_row("noisy", cond, clean, noisy, max_val, clip=False))
+        rows.append(row("noisy", cond, clean, noisy, max_val, clip=False))
         log(f"{cond}: noisy input {rows[-1]['metrics']['psnr']:.2f} dB")
         if model is not None:
             start = time.perf_counter()
-            out = _apply(lambda b: model.denoise(b, sigma=sigma / max_val), noisy, max_val,
+            out = apply(lambda b: model.denoise(b, sigma=sigma / max_val), noisy, max_val,
                          batch_size)
-            rows.append(_row(model_label, cond, clean, out, max_val,
+            rows.append(row(model_label, cond, clean, out, max_val,
                              seconds=time.perf_counter() - start))
             log(f"{cond}: {model_label} {rows[-1]['metrics']['psnr']:.2f} dB")
         for name in baselines:
@@ -250,12 +144,12 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
                     fitted["wiener"] = _fit_wiener(dataset, max_val)
                 wiener = fitted.get("wiener")
                 params, _ = baselines_lib.tune(name, v_clean, v_noisy, u, wiener=wiener)
-                out = _apply(lambda b: baselines_lib.denoise(name, b, u, wiener=wiener,
+                out = apply(lambda b: baselines_lib.denoise(name, b, u, wiener=wiener,
                                                              **params), noisy[:n], max_val)
-                return _row(name, cond, clean[:n], out, max_val, params,
+                return row(name, cond, clean[:n], out, max_val, params,
                             time.perf_counter() - start)
 
-            rows.append(_cached(directory, key, compute))
+            rows.append(cached(directory, key, compute))
             log(f"{cond}: {name} {rows[-1]['metrics']['psnr']:.2f} dB "
                 f"({rows[-1]['num_images']} images, {rows[-1]['params']})")
     rounding = " and rounded to 8 bits" if max_val == 255.0 else ""
@@ -299,16 +193,3 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def __getattr__(name):
-    # The protocols that live in their own modules, reachable as before.
-    if name in ("make_masks", "evaluate_inpainting", "INPAINTING_PROTOCOL_VERSION"):
-        from keras_dae import inpainting
-
-        return getattr(inpainting, name)
-    if name == "linear_probe":
-        from keras_dae import probe
-
-        return probe.linear_probe
-    raise AttributeError(f"module 'keras_dae.evaluation' has no attribute {name!r}")

@@ -3,7 +3,9 @@ arguments and returns the exit code, or raises `UsageError` for a one-line messa
 """
 
 import os
+import re
 import sys
+import textwrap
 
 import numpy as np
 
@@ -17,6 +19,32 @@ DEFAULT_MODEL = "unet-mnist-gauss"
 # estimated); the converted DnCNN-S σ = 25 until keras-dae's own is trained.
 PHOTO_MODEL = "dncnn-bsd400-gauss"
 PHOTO_MODEL_FALLBACK = "dncnn-bsd400-gauss25"
+
+
+def parse_sigma(text):
+    """A noise level on the image's [0, 1] scale, as a number (`0.098`) or a fraction
+    (`25/255`); a value above 1 is refused with the value divided by 255, since most tools
+    take σ on the 0–255 scale."""
+    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*(?:/\s*([0-9.eE+-]+)\s*)?", text)
+    try:
+        value = float(match[1]) / (float(match[2]) if match[2] else 1.0)
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise UsageError(f"--sigma must be a number on [0, 1] or a fraction such as 25/255. "
+                         f"Received: --sigma {text}") from None
+    if not 0.0 <= value <= 1.0:
+        hint = f": on the 0–255 scale that is --sigma {value / 255:.4g} (or --sigma {text.strip()}/255)" \
+            if 1.0 < value <= 255.0 else ""
+        raise UsageError(f"--sigma is on the image's [0, 1] scale{hint}. Received: --sigma {text}")
+    return value
+
+
+def _progress(total, unit):
+    """A progress bar on a terminal (none when stderr is a file or a pipe, or for one item)."""
+    if total < 2 or not sys.stderr.isatty():
+        return None
+    import keras
+
+    return keras.utils.Progbar(total, unit_name=unit)
 
 
 def _positive_floats(values, flag):
@@ -55,7 +83,7 @@ def _fit_shape(model, x, path):
 
 
 def _photo_model():
-    from keras_dae import registry
+    from keras_dae.zoo import registry
 
     return PHOTO_MODEL if PHOTO_MODEL in registry.list_models() else PHOTO_MODEL_FALLBACK
 
@@ -73,22 +101,19 @@ def _per_channel(model, x):
 
 
 def denoise(args):
-    """Denoises image files (PNG, JPEG, TIFF, NPY), one file or a folder."""
-    import keras
-
+    """Denoises image files (PNG, JPEG, TIFF, BMP, WebP, NPY), one file or a folder."""
     from keras_dae import imageio
 
-    if args.sigma is not None and not args.sigma >= 0:
-        raise UsageError(f"--sigma must be >= 0. Received: --sigma {args.sigma}")
+    sigma = None if args.sigma is None else parse_sigma(args.sigma)
     files = _inputs(args.input)
-    outputs = _outputs(files, args.output)
+    outputs = _outputs(files, args.output, args.input)
     models, used, warned, failed = {}, set(), False, []
     if args.model:
         models[args.model] = _load_model(args.model)  # a bad --model fails before any file
-    bar = keras.utils.Progbar(len(files), unit_name="file") if len(files) > 1 else None
+    bar = _progress(len(files), "file")
     for i, (src, dst) in enumerate(zip(files, outputs)):
         try:
-            x, bits = imageio.read_image(src, return_bits=True)
+            x, bits = imageio.read_image(src, return_bits=True, max_pixels=args.max_pixels)
             name = args.model or _default_model(x)
             model = models.get(name) or models.setdefault(name, _load_model(name))
             used.add(name)
@@ -97,13 +122,13 @@ def denoise(args):
                     print(f"note: {name} is a grayscale model; colour images are denoised channel by "
                           "channel (a baseline: no colour model is trained yet)", file=sys.stderr)
                     warned = True
-                out = model.denoise(np.moveaxis(x, -1, 0)[..., None], sigma=args.sigma)
+                out = model.denoise(np.moveaxis(x, -1, 0)[..., None], sigma=sigma)
                 out = np.moveaxis(out[..., 0], 0, -1)
             else:
                 batch = _fit_shape(model, x, src)
-                out = model.denoise(batch, sigma=args.sigma).reshape((len(batch),) + x.shape[-3:])
+                out = model.denoise(batch, sigma=sigma).reshape((len(batch),) + x.shape[-3:])
                 out = out if x.ndim == 4 else out[0]
-            imageio.write_image(dst, out, bits=bits)
+            imageio.write_image(dst, out, bits=bits, quality=args.quality)
         except (UsageError, ValueError) as e:  # this file is bad: say so, go on with the others
             failed.append(src)
             print(f"keras-dae: error: {src}: {_one_line(e)}", file=sys.stderr)
@@ -123,10 +148,10 @@ def inpaint(args):
     masks = _inputs(args.mask)
     if len(masks) not in (1, len(files)):
         raise UsageError(f"give one mask or one per image: {len(files)} images, {len(masks)} masks")
-    outputs = _outputs(files, args.output)
+    outputs = _outputs(files, args.output, args.input)
     model = _load_model(args.model)
     for i, (src, dst) in enumerate(zip(files, outputs)):
-        x = imageio.read_image(src)
+        x = imageio.read_image(src, max_pixels=args.max_pixels)
         m = imageio.read_image(masks[i if len(masks) > 1 else 0])
         if m.shape[:-1] != x.shape[:-1] and m.shape[-3:-1] != x.shape[-3:-1]:
             raise UsageError(f"mask of shape {m.shape} does not match image {src} of shape {x.shape}")
@@ -134,7 +159,7 @@ def inpaint(args):
         batch = _fit_shape(model, x, src)
         m_batch = np.broadcast_to(m, x.shape).reshape(batch.shape)
         out = model.inpaint(batch, m_batch).reshape((len(batch),) + x.shape[-3:])
-        imageio.write_image(dst, out if x.ndim == 4 else out[0])
+        imageio.write_image(dst, out if x.ndim == 4 else out[0], quality=args.quality)
     print(f"inpainted {len(files)} file(s) with {args.model} → {args.output}")
     return 0
 
@@ -171,11 +196,11 @@ def _inputs(path):
         raise UsageError(str(e)) from None
 
 
-def _outputs(files, out):
+def _outputs(files, out, source):
     from keras_dae import imageio
 
     try:
-        return imageio.output_paths(files, out)
+        return imageio.output_paths(files, out, folder_input=os.path.isdir(source))
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -215,7 +240,7 @@ def push(args):
     """Publishes a model to the Hugging Face Hub (Keras layout + generated card)."""
     import pathlib
 
-    from keras_dae import hub
+    from keras_dae.zoo import hub
 
     def read(path):
         if path is None:
@@ -233,13 +258,17 @@ def push(args):
 
 def list_zoo(args):
     """Lists the registered zoo models."""
-    from keras_dae import registry
+    from keras_dae.zoo import registry
+
+    import shutil
 
     names = registry.list_models(args.pattern)
+    width = max(40, min(shutil.get_terminal_size().columns, 100) - 4)
     for name in names:
         e = registry.get(name)
         where = "packaged" if e.packaged_file() else "hub only"
-        print(f"{name:<28} {where:<9} {e.hf_repo}@{(e.revision or 'unpublished')[:12]}  {e.description[:60]}")
+        print(f"{name}  ({where}; {e.hf_repo}@{(e.revision or 'unpublished')[:12]})")
+        print(textwrap.fill(e.description, width, initial_indent="    ", subsequent_indent="    "))
     if not names:
         print("no registered model matches" + (f" {args.pattern!r}" if args.pattern else ""))
     return 0

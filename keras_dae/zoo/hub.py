@@ -1,7 +1,7 @@
 """Load and publish zoo models: registry names, the Hugging Face Hub, local files.
 
 A packaged zoo model is one `.keras` archive under `keras_dae/weights/`, whose members are
-the files of the Keras Hub layout; `keras_dae.archives` writes, reads and checks them
+the files of the Keras Hub layout; `keras_dae.zoo.archives` writes, reads and checks them
 (`package`, `weights_sha256`), and they are reachable from here as before.
 """
 
@@ -14,8 +14,10 @@ import zipfile
 
 import keras
 
-from keras_dae import registry
-from keras_dae.archives import (
+from keras_dae import layers, models, networks  # noqa: F401  (registers every class a zoo file names)
+from keras_dae.utils import atomic_write
+from keras_dae.zoo import registry
+from keras_dae.zoo.archives import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     extract_archive,
@@ -24,9 +26,8 @@ from keras_dae.archives import (
     saved_keras_version,
     sha256_hex,
 )
-from keras_dae.archives import package as package, weights_sha256 as weights_sha256
-from keras_dae.cards import model_card as model_card
-from keras_dae.utils import atomic_write
+from keras_dae.zoo.archives import package as package, weights_sha256 as weights_sha256
+from keras_dae.zoo.cards import model_card as model_card
 
 PARTS = ("encoder", "decoder")
 ACCEPTED_FORMS = (

@@ -8,10 +8,10 @@ machine):
   states at the last finished epoch;
 - `log.csv`: one row per epoch of the whole run (`EpochLog`);
 - `parts.json`: one entry per process that trained (`PartLog`): wall time, hardware, date;
-- `stages.json`/`stages.npz`: the model after each finished stage (`keras_dae.stages`).
+- `stages.json`/`stages.npz`: the model after each finished stage (`keras_dae.training.stages`).
 
-A finished run exports its entry and removes the folder; `reopen` puts it back from the
-installed entry, so that a recipe given another stage continues where the export left off.
+A finished run exports its entry and removes the folder; `keras_dae.training.reopen` puts it
+back from the installed entry, so that a recipe given another stage continues where the export left off.
 """
 
 import csv
@@ -157,60 +157,3 @@ def read_log(path):
     keys = list(dict.fromkeys(k for r in rows for k in r if k and k != "epoch"))
     history = {k: [float(r[k]) if r.get(k) not in (None, "", "NA") else None for r in rows] for k in keys}
     return {k: v for k, v in history.items() if any(x is not None for x in v)}
-
-
-def reopen(recipe, out=None):
-    """Turns the finished run of an installed entry back into a run in progress, so that
-    its recipe, given another stage (`keras_dae.stages`), continues where the export left
-    off: `keras-dae train zoo/<name>` then trains the new stages only, and the card counts
-    the whole run.
-
-    The checkpoint folder gets the packaged model's variables (its weights and the
-    seed-generator states it was exported with) as the record of the stages the run
-    finished, the results' per-epoch history as `log.csv` and their parts as `parts.json`,
-    the last part noting the export the run resumes from.
-
-    Args:
-        recipe: a recipe module, a recipe file or a `zoo/<name>` folder, with `STAGES`.
-        out: the checkpoint folder to create (default `zoo/<name>/checkpoint`).
-
-    Returns:
-        The checkpoint folder.
-    """
-    from keras_dae import hub, registry, stages, training
-
-    recipe = recipe if hasattr(recipe, "evaluate") else training.load_recipe(recipe)
-    out = pathlib.Path(out or checkpoint_dir(recipe))
-    plan = [s.epochs for s in getattr(recipe, "STAGES", ())]
-    results_path = pathlib.Path(recipe.PATH).parent / "results.json"
-    if not plan or not results_path.is_file():
-        raise ValueError(f"`reopen` continues a finished staged run: recipe {recipe.NAME!r} needs `STAGES` "
-                         f"and an installed {results_path}. Received: recipe={recipe.PATH}")
-    if out.exists():
-        raise ValueError(f"{out} already holds a run in progress; `keras-dae train` continues it. "
-                         f"Received: out={str(out)!r}")
-    results = json.loads(results_path.read_text())
-    ends = [sum(plan[:k]) for k in range(1, len(plan) + 1)]
-    if results["epochs"] not in ends[:-1]:
-        raise ValueError(f"{recipe.NAME!r} was trained for {results['epochs']} epochs, which ends none of "
-                         f"the recipe's stages before its last ({plan} epochs): nothing to continue")
-    entry = registry.get(recipe.NAME)
-    if entry.sha256 != results["sha256"]:
-        raise ValueError(f"The installed {recipe.NAME!r} (sha256 {entry.sha256[:12]}…) is not the model "
-                         f"of {results_path} ({results['sha256'][:12]}…)")
-    done = ends.index(results["epochs"]) + 1
-    model = hub.load(recipe.NAME, compile=False)
-    out.mkdir(parents=True)
-    stages.record_stage(model, out, done, plan)
-    history = results["history"]
-    _write_log(out / "log.csv", [{"epoch": e, **{k: v[e] for k, v in history.items() if e < len(v) and v[e] is not None}}
-                                 for e in range(results["epochs"])])
-    parts = [dict(p) for p in results["parts"]] or [
-        {"seconds": results["train_seconds"], "hardware": results["hardware"], "epochs": results["epochs"]}]
-    figures = ", ".join(f"{k} {v:g}" for k, v in results["metrics"].items() if k.startswith("psnr"))
-    parts[-1].update(finished=False, note=(
-        (parts[-1]["note"] + "; " if parts[-1].get("note") else "") +
-        f"the end of stage {done}, installed as this entry (sha256 {results['sha256'][:12]}…; test set: "
-        f"{figures}); stage {done + 1} started from its packaged weights and seed-generator states"))
-    atomic_write(out / "parts.json", json.dumps(parts, indent=2) + "\n")
-    return out

@@ -1,0 +1,118 @@
+"""dncnn-cbsd432-gauss: one σ-conditioned colour photo denoiser for σ in [0, 55], grown from the gray entry.
+
+keras-dae's colour entry, and the fine-tuning showcase again: the gray FiLM DnCNN
+`dncnn-bsd400-gauss` gets three input and three output channels (its first kernel split
+evenly over R, G and B, its last one replicated) and is trained with `ResidualDAE` on
+CBSD432 patches, so the 15 hidden layers start from what the gray model learned and only
+colour has to be learned here.
+
+Train (resumable; pauses at an epoch boundary within the budget, the checkpoint goes in
+`zoo/dncnn-cbsd432-gauss/checkpoint/`, the same command continues on another machine):
+`nice keras-dae --backend tensorflow train zoo/dncnn-cbsd432-gauss --budget-minutes 140 --install`
+(TensorFlow: ~30 patches/s on 2 cores with flat memory; torch trains as fast, but its resident
+memory grew by ~20 MB a step on this model: 2.66 → 3.93 GB over 60 steps, TensorFlow 1.78 GB
+flat; measured 2026-12-06 with 66-step fits of this recipe's model and data.)
+"""
+
+import numpy as np
+
+import keras_dae
+from keras_dae import callbacks as dae_callbacks
+from keras_dae import datasets, layers, models, networks, training
+
+NAME = "dncnn-cbsd432-gauss"
+DATASET = "cbsd432"
+SOURCE = "dncnn-bsd400-gauss"  # the gray σ-conditioned entry whose hidden layers we keep
+SIGMA_RANGE = (0.0, 55.0)  # CDnCNN-B's blind range (0–255 scale), σ ~ uniform, as the gray entry
+SIGMAS = (15.0, 25.0, 50.0)  # the published colour table
+PATCH = 40           # the gray entry's patch (DnCNN's receptive field is 35 pixels)
+BATCH_SIZE = 64      # as the gray entry: twice the updates of the paper's 128 for the same CPU time
+STEPS_PER_EPOCH = 200  # 12,800 patches an epoch: short epochs, so a paused run loses little
+IMAGES_PER_EPOCH = BATCH_SIZE * STEPS_PER_EPOCH
+BACKEND = "tensorflow"  # `keras-dae train` default: as fast as torch here with flat memory (above)
+EPOCHS = 30          # 384 k patches, ~4 h on 2 cores: set by the compute budget, not
+                     # searched (CDnCNN-B saw ~25 M patches from scratch; this starts from a
+                     # trained gray network)
+LEARNING_RATE = 4e-4 # Adam peak, between the gray fine-tune's 2e-4 and the paper's 1e-3 start:
+                     # the first and last layers are new, the rest is trained (not searched)
+WARMUP_STEPS = 200   # one epoch of linear warm-up, then cosine decay to 0 over the whole run
+EMA_MOMENTUM = 0.999 # an average of the weights, measured beside them on validation
+TRAIN_IMAGES = slice(0, 400)  # CBSD432 (sorted by name) minus its last 32 images,
+VAL_IMAGES = slice(400, 432)  # held out for validation: every choice is made on these
+VAL_CROP = 160       # per-epoch validation: central 160×160 crops of the first 12 held-out
+VAL_EPOCH_IMAGES = 12  # images (~30 s an epoch); whole held-out images for final choices
+SEED = 0
+EVAL_SEED = 0        # the NumPy seed of the test noise (same on every backend)
+
+ENTRY = {
+    "architecture": "DnCNN, 17 convolutions 3×3 of 64 channels, ReLU, FiLM σ-conditioning of "
+                    "every hidden layer from a sinusoidal embedding of log σ (0.69 M parameters); "
+                    "RGB in and out; fully convolutional, any image size",
+    "objective": "ResidualDAE: predicts the unit noise ε; denoised x̃ − σ·ε̂",
+    "corruption": f"AdditiveGaussian, σ uniform in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]/255, "
+                  "unclipped, independent per channel",
+    "hf_repo": "keras-dae/dncnn-cbsd432-gauss",
+    "license": "mit",
+    "data_license": "research use (Berkeley Segmentation Dataset images, CBSD432)",
+    "task": "denoising",
+    "description": (
+        "Removes additive white Gaussian noise of any σ in [0, 55] (0–255 scale) from colour "
+        "photographs of any size, RGB in [0, 1]: `model.denoise(noisy, sigma=25 / 255)`, or "
+        "blind `model.denoise(noisy)` (σ estimated per image). Grown by keras-dae from its "
+        "gray entry and trained on 400 of the 432 CBSD432 images."
+    ),
+}
+
+
+def expand_to_color(gray_network):
+    """The FiLM DnCNN for RGB that a gray one becomes: the first kernel split evenly over the
+    three channels (a gray image saved as RGB gives the gray network's first features), the
+    last kernel and bias replicated to three outputs; every other weight copied."""
+    network = networks.dncnn(channels=3, depth=17, filters=64, sigma_conditioning="film")
+    for target in network.layers:
+        if not target.weights:
+            continue
+        weights = gray_network.get_layer(target.name).get_weights()
+        if target.name == "conv_0":
+            weights[0] = np.repeat(weights[0], 3, axis=2) / 3.0  # (3, 3, 1, 64) → (3, 3, 3, 64)
+        elif target.name == "conv_16":
+            weights = [np.repeat(weights[0], 3, axis=3), np.repeat(weights[1], 3)]  # → (3, 3, 64, 3)
+        target.set_weights(weights)
+    return network
+
+
+def build():
+    network = expand_to_color(keras_dae.load(SOURCE, compile=False).network)
+    corruption = layers.AdditiveGaussian(sigma_range=tuple(s / 255.0 for s in SIGMA_RANGE), seed=SEED)
+    return models.ResidualDAE(network, corruption, value_range=(0.0, 1.0), name=NAME)
+
+
+def validation_images(crop=None, num_images=None):
+    """The held-out CBSD432 images on the 0–255 scale (whole, or central `crop`×`crop`)."""
+    images = datasets.load_image_folder(DATASET, color_mode="rgb", normalize=False)[VAL_IMAGES][:num_images]
+    if crop is None:
+        return images
+    return np.stack([im[(im.shape[0] - crop) // 2:][:crop, (im.shape[1] - crop) // 2:][:, :crop]
+                     for im in images])
+
+
+def data(num_train_images=None):
+    train = datasets.ImagePatchDataset(DATASET, patch_size=PATCH, batch_size=BATCH_SIZE, color_mode="rgb",
+                                       steps_per_epoch=STEPS_PER_EPOCH, targets=False, seed=SEED,
+                                       images=TRAIN_IMAGES if num_train_images is None
+                                       else slice(0, num_train_images))
+    return (train, None), (validation_images(VAL_CROP, VAL_EPOCH_IMAGES), None)
+
+
+def optimizer(total_steps):
+    return training.warmup_cosine_adam(total_steps, LEARNING_RATE, WARMUP_STEPS, ema_momentum=EMA_MOMENTUM)
+
+
+def fit(model, x_train, x_val, epochs, callbacks):
+    val = dae_callbacks.ValidationPSNR(x_val, SIGMAS, seed=1, max_val=255.0)
+    return model.fit(x_train, epochs=epochs, shuffle=False, verbose=2,
+                     callbacks=[dae_callbacks.SyncDatasetEpoch(x_train), val, *callbacks]).history
+
+
+def evaluate(model, num_images=None):
+    raise NotImplementedError("measured on CBSD68, Kodak24 and McMaster once training ends")
