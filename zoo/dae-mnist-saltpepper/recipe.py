@@ -6,7 +6,8 @@ Retrain and regenerate the card: `keras-dae train zoo/dae-mnist-saltpepper --ins
 import keras
 import numpy as np
 
-from keras_dae import baselines, datasets, layers, metrics, models, networks
+from keras_dae.evaluation import baselines
+from keras_dae import datasets, layers, metrics, models, networks
 
 NAME = "dae-mnist-saltpepper"
 DATASET = "mnist"

@@ -14,7 +14,8 @@ import pathlib
 
 import numpy as np
 
-from keras_dae import datasets, downstream, hub, utils
+from keras_dae import datasets, downstream, utils
+from keras_dae.zoo import hub
 
 NAME = "sdae-mnist-mask-classifier"
 DATASET = "mnist"

@@ -29,7 +29,8 @@ images), never the test set:
 
 import numpy as np
 
-from keras_dae import datasets, evaluation, layers, models, networks, stages, training
+from keras_dae import datasets, evaluation, layers, models, networks, training
+from keras_dae.training import stages
 from keras_dae.callbacks import SyncDatasetEpoch, ValidationPSNR
 
 NAME = "unet-mnist-gauss"
