@@ -19,9 +19,12 @@ DEFAULT_MODEL = "unet-mnist-gauss"
 # estimated); the converted DnCNN-S σ = 25 until keras-dae's own is trained.
 PHOTO_MODEL = "dncnn-bsd400-gauss"
 PHOTO_MODEL_FALLBACK = "dncnn-bsd400-gauss25"
+# Colour photographs go to the colour denoiser once it is in the registry; until then (and
+# with a gray model given) they are denoised channel by channel.
+COLOR_MODEL = "dncnn-cbsd432-gauss"
 
 
-def parse_sigma(text):
+def parse_sigma(text, flag="--sigma"):
     """A noise level on the image's [0, 1] scale, as a number (`0.098`) or a fraction
     (`25/255`); a value above 1 is refused with the value divided by 255, since most tools
     take σ on the 0–255 scale."""
@@ -29,12 +32,12 @@ def parse_sigma(text):
     try:
         value = float(match[1]) / (float(match[2]) if match[2] else 1.0)
     except (TypeError, ValueError, ZeroDivisionError):
-        raise UsageError(f"--sigma must be a number on [0, 1] or a fraction such as 25/255. "
-                         f"Received: --sigma {text}") from None
+        raise UsageError(f"{flag} must be a number on [0, 1] or a fraction such as 25/255. "
+                         f"Received: {flag} {text}") from None
     if not 0.0 <= value <= 1.0:
-        hint = f": on the 0–255 scale that is --sigma {value / 255:.4g} (or --sigma {text.strip()}/255)" \
+        hint = f": on the 0–255 scale that is {flag} {value / 255:.4g} (or {flag} {text.strip()}/255)" \
             if 1.0 < value <= 255.0 else ""
-        raise UsageError(f"--sigma is on the image's [0, 1] scale{hint}. Received: --sigma {text}")
+        raise UsageError(f"{flag} is on the image's [0, 1] scale{hint}. Received: {flag} {text}")
     return value
 
 
@@ -90,8 +93,15 @@ def _photo_model():
 
 def _default_model(x):
     """The zoo model for an image when --model is not given: the MNIST U-Net for 28×28 gray
-    digits, the natural-image denoiser for anything else."""
-    return DEFAULT_MODEL if tuple(x.shape[-3:]) == (28, 28, 1) else _photo_model()
+    digits, the colour photo denoiser for colour images (when registered), the gray photo
+    denoiser for anything else."""
+    from keras_dae.zoo import registry
+
+    if tuple(x.shape[-3:]) == (28, 28, 1):
+        return DEFAULT_MODEL
+    if x.shape[-1] == 3 and COLOR_MODEL in registry.list_models():
+        return COLOR_MODEL
+    return _photo_model()
 
 
 def _per_channel(model, x):

@@ -23,6 +23,7 @@ from keras_dae.cli.commands import (
 )
 from keras_dae.cli.demo import _demo_corruptions as _demo_corruptions
 from keras_dae.cli.demo import demo
+from keras_dae.cli.restore import restore
 
 
 def build_parser():
@@ -85,6 +86,34 @@ def build_parser():
     p.add_argument("--model", default="unet-mnist-mask", help="zoo name or path (default: %(default)s)")
     _add_file_options(p)
     p.set_defaults(func=inpaint)
+
+    p = sub.add_parser(
+        "restore", help="deblur, upscale or inpaint an image with a denoiser as the prior",
+        description="Plug-and-play restoration (DPIR's half-quadratic splitting): a σ-conditioned "
+        "denoiser restores an image under a known degradation. --blur: circular convolution with "
+        "a 2-D kernel (.npy, non-negative, summing to 1), as scipy.ndimage.convolve(x, k, "
+        "mode='wrap'), plus Gaussian noise of σ --noise; --upscale S: the input is the antialiased "
+        "bicubic downscale by S (MATLAB's imresize, Pillow's BICUBIC) and the output is S times "
+        "larger (--kernel for another downsampling kernel); --mask: the white pixels of MASK are "
+        "missing. Without --model, the prior is the photo denoiser that `denoise` would pick.",
+        epilog="examples: keras-dae restore blurry.png sharp.png --blur kernel.npy --noise 2.55/255\n"
+        "          keras-dae restore low.png high.png --upscale 2\n"
+        "          keras-dae restore holes.png filled.png --mask mask.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input", help="the degraded image file")
+    p.add_argument("output", help="output file (its extension sets the format)")
+    p.add_argument("--blur", metavar="KERNEL.npy", help="deblur: the blur kernel")
+    p.add_argument("--noise", help="σ of the noise in the input, on [0, 1] like --sigma (default: 0)")
+    p.add_argument("--upscale", type=int, metavar="S", help="super-resolve by the integer factor S >= 2")
+    p.add_argument("--kernel", metavar="KERNEL.npy", help="with --upscale: the downsampling kernel "
+                   "(default: bicubic)")
+    p.add_argument("--mask", metavar="MASK.png", help="inpaint: white (> 0.5) = missing")
+    p.add_argument("--model", help="the prior, a σ-conditioned zoo name or path (default: by image)")
+    p.add_argument("--iterations", type=int, help="HQS iterations (default: the task's, "
+                   "keras_dae.restoration.ITERATIONS)")
+    _add_file_options(p)
+    p.set_defaults(func=restore)
 
     p = sub.add_parser(
         "sample", help="draw samples from a model into a PNG grid",

@@ -1,0 +1,89 @@
+"""Plug-and-play restoration with keras-dae's denoisers as priors, measured
+(`keras_dae.evaluation.restoration` has the protocol).
+
+    python benchmarks/restoration.py choose-iterations   # on validation crops (train400's held-out)
+    python benchmarks/restoration.py table --dataset bsd68 --crop 192   # the test table, once
+
+`choose-iterations` runs each task kind at a few iteration counts on the last 8 images of
+train400 (held out of the gray denoiser's training), central 128×128 crops, and prints the
+best count per kind: the value of `keras_dae.restoration.ITERATIONS`. `table` measures the
+prior and the classical method of each task on a test set and writes
+`benchmarks/results/restoration/<dataset>-<model>.{json,md}`.
+"""
+
+import argparse
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CANDIDATES = {"deblur": (8, 16), "sr": (16, 24), "inpaint": (24, 48)}
+VALIDATION_TASKS = {"deblur": ("deblur-2.55", "deblur-7.65"), "sr": ("sr-2", "sr-4"),
+                    "inpaint": ("inpaint-50", "inpaint-80")}
+
+
+def choose_iterations(model_name, num_images=8, crop=128, kinds=None, out=None):
+    import numpy as np
+
+    from keras_dae import datasets, load
+    from keras_dae.evaluation import restoration as protocol
+    from keras_dae.restoration import restore
+
+    model = load(model_name)
+    paths = datasets.list_images(datasets.image_set_dir("train400"))[-num_images:]
+    clean = protocol.center_crops([datasets.load_image(p) for p in paths], crop)
+    lines = [f"validation: last {num_images} train400 images, central {crop}×{crop}, prior {model_name}",
+             "", "| task | fewer iterations | more iterations |", "|---|---|---|"]
+    best = {}
+    for kind in kinds or CANDIDATES:
+        totals = dict.fromkeys(CANDIDATES[kind], 0.0)
+        for task in VALIDATION_TASKS[kind]:
+            cases = protocol.degrade(task, clean, seed=1)
+            per = len(cases) // len(clean)
+            cells = []
+            for n in CANDIDATES[kind]:
+                values = [protocol._psnr(clean[i // per], restore(y, op, noise, model, iterations=n),
+                                         protocol.border(task)) for i, (y, op, noise) in enumerate(cases)]
+                totals[n] += float(np.mean(values))
+                cells.append(f"{n}: {np.mean(values):.3f}")
+            lines.append(f"| {task} | " + " | ".join(cells) + " |")
+            print(lines[-1], flush=True)
+        best[kind] = max(totals, key=totals.get)
+    lines += ["", "chosen: " + ", ".join(f"{k} {v}" for k, v in best.items())]
+    print(lines[-1])
+    if out:
+        pathlib.Path(out).write_text("\n".join(lines) + "\n")
+    return best
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("choose-iterations")
+    p.add_argument("--model", default="dncnn-bsd400-gauss")
+    p.add_argument("--kinds", nargs="*", default=None)
+    p.add_argument("--num-images", type=int, default=8)
+    p.add_argument("--out", default=str(ROOT / "benchmarks/results/restoration/validation-iterations.md"))
+    p = sub.add_parser("table")
+    p.add_argument("--model", default="dncnn-bsd400-gauss")
+    p.add_argument("--dataset", default="bsd68")
+    p.add_argument("--crop", type=int, default=192)
+    p.add_argument("--num-images", type=int, default=None)
+    p.add_argument("--tasks", nargs="*", default=None)
+    args = parser.parse_args(argv)
+    if args.command == "choose-iterations":
+        choose_iterations(args.model, args.num_images, kinds=args.kinds, out=args.out)
+        return 0
+    from keras_dae.evaluation import restoration as protocol
+
+    result = protocol.evaluate_restoration(args.model, args.dataset, tasks=args.tasks or protocol.TASKS,
+                                           crop=args.crop, num_images=args.num_images)
+    print(result.to_markdown())
+    for path in result.save(ROOT / "benchmarks/results/restoration", f"{args.dataset}-{args.model}"):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
