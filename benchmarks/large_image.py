@@ -6,7 +6,7 @@ The image is BSD68's test001 mirrored and repeated up to 4000×3000 (12 megapixe
 σ = 25 noise from NumPy; `denoise` cuts it into 512×512 windows (the default above a
 megapixel). It checks, on a 1024×768 crop, that the tiled output equals the whole-image
 output within 1e-4, and prints the time and the process's peak resident memory, which
-`benchmarks/results/large_image.json` keeps and the README's `large-image` block quotes.
+`benchmarks/results/large_image.json` keeps and docs/cli.md's `large-image` block quotes.
 """
 
 import argparse
@@ -27,7 +27,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dncnn-bsd400-gauss")
     parser.add_argument("--size", type=int, nargs=2, default=(4000, 3000), metavar=("W", "H"))
-    parser.add_argument("--from-results", action="store_true", help="only rewrite the README block")
+    parser.add_argument("--from-results", action="store_true", help="only rewrite the docs/cli.md block")
     args = parser.parse_args(argv)
     if args.from_results:
         write_block(json.loads(RESULTS.read_text()))
@@ -72,7 +72,7 @@ def main(argv=None):
 
 
 def write_block(result):
-    """The README's marked `large-image` block, from a result of this script."""
+    """The marked `large-image` block of docs/cli.md, from a result of this script."""
     from keras_dae.utils import replace_block
 
     width, height = result["size"]
@@ -82,7 +82,7 @@ def write_block(result):
             f"process ({result['peak_rss_before_mib']:,} MiB before the large image); tiled and "
             f"whole-image outputs of a 1024×768 crop differ by at most "
             f"{result['tiled_vs_whole_max_abs_diff']:.1g} (`{result['command']}`, {result['date']}).")
-    replace_block(ROOT / "README.md", "large-image", text)
+    replace_block(ROOT / "docs" / "cli.md", "large-image", text)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def main():
     print(markdown)
     summary = {"rows": rows, "epochs": epochs, "train_images": len(x_train), "test_images": len(x_test),
                "backend": keras.backend.backend(), "seed": args.seed}
-    quoted_in = (ROOT / "README.md", ROOT / "zoo" / recipe.NAME / "README.md")
+    quoted_in = (ROOT / "docs" / "science.md", ROOT / "zoo" / recipe.NAME / "README.md")
     for path in write_results(args.results, summary, markdown, tag="mnist-probes",
                               quoted_in=quoted_in if pathlib.Path(args.results) == RESULTS else ()):
         print("wrote", path)

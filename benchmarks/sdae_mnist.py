@@ -246,7 +246,7 @@ def main():
     parser.add_argument("--from-results", action="store_true",
                         help="rebuild the tables from the summary JSON alone (no runs needed)")
     args = parser.parse_args()
-    quoted_in = (ROOT / "README.md", ROOT / "zoo" / FINETUNE.NAME / "README.md")
+    quoted_in = (ROOT / "docs" / "science.md", ROOT / "zoo" / FINETUNE.NAME / "README.md")
     quoted_in = quoted_in if pathlib.Path(args.results) == RESULTS else ()
     if args.from_results:
         summary = json.loads(pathlib.Path(args.results).with_suffix(".json").read_text())

@@ -1,6 +1,6 @@
 """The project around the package: what a newcomer's first command installs, extras that
-install together, the licence, and the public names the README promises after a bare
-`import keras_dae`."""
+install together, the licence, the README (short, its links and tables current) and the
+public names the README and the docs pages promise after a bare `import keras_dae`."""
 
 import os
 import pathlib
@@ -63,9 +63,13 @@ def test_the_licence_is_the_one_pyproject_declares():
     assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
 
 
-def test_every_module_the_readme_names_is_there_after_a_bare_import():
-    named = sorted(set(re.findall(r"keras_dae\.([a-z_]+)", (ROOT / "README.md").read_text())))
-    assert "callbacks" in named
+DOC_PAGES = sorted((ROOT / "docs").glob("*.md"))
+
+
+def test_every_module_the_readme_and_the_docs_name_is_there_after_a_bare_import():
+    text = "\n".join(p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *DOC_PAGES])
+    named = sorted(set(re.findall(r"keras_dae\.([a-z_]+)", text)))
+    assert {"callbacks", "layers", "zoo", "evaluation", "training"} <= set(named)
     code = f"import keras_dae; print([n for n in {named!r} if not hasattr(keras_dae, n)])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, check=True).stdout
@@ -88,12 +92,51 @@ def test_the_demo_figure_labels_keep_their_words_apart(tmp_path, monkeypatch):
     assert np.all([re.fullmatch(r"[a-z]+(, sigma=[0-9.]+)?", label) for label in seen])
 
 
-def test_the_readme_zoo_tables_are_the_registrys():
+def test_the_zoo_tables_are_the_registrys():
     from keras_dae.utils import marked_block
     from tests.helpers import load_script
 
     zoo_table = load_script("tools", "zoo_table")
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     # `python tools/zoo_table.py --write` after every install; the figures are the registry's.
-    assert marked_block("zoo-table", zoo_table.table()) in readme
-    assert marked_block("bsd68-table", zoo_table.bsd68_table()) in readme
+    tables = {"zoo-table": zoo_table.table(), "bsd68-table": zoo_table.bsd68_table()}
+    assert set(zoo_table.QUOTED_IN) == set(tables)
+    assert ROOT / "README.md" in zoo_table.QUOTED_IN["zoo-table"]
+    for tag, paths in zoo_table.QUOTED_IN.items():
+        for path in paths:
+            assert marked_block(tag, tables[tag]) in path.read_text(encoding="utf-8"), (tag, path)
+
+
+def test_the_blocks_the_benchmarks_rewrite_are_where_they_write_them():
+    """`replace_block(..., missing_ok=True)` skips a file without the block: a block moved
+    to another page must move in its script too."""
+    writers = {"sdae-mnist-controls": ("benchmarks/sdae_mnist.py", "docs/science.md"),
+               "mnist-probes": ("benchmarks/probe_mnist.py", "docs/science.md"),
+               "large-image": ("benchmarks/large_image.py", "docs/cli.md")}
+    for tag, (script, page) in writers.items():
+        target = page.split("/")
+        assert f'"{target[0]}" / "{target[1]}"' in (ROOT / script).read_text(encoding="utf-8"), (script, page)
+        assert (ROOT / page).read_text(encoding="utf-8").count(f"<!-- {tag}:begin -->") == 1, (tag, page)
+
+
+def test_the_readmes_command_table_has_every_verb():
+    import argparse
+
+    from keras_dae.cli import parser
+
+    commands = next(a for a in parser.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    assert set(re.findall(r"^\| `([a-z]+)` \|", table, re.MULTILINE)) == set(commands.choices)
+
+
+def test_the_readme_is_short_and_its_links_lead_somewhere():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 250
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    local = [link for link in links if "://" not in link]
+    assert any(link.startswith("docs/") for link in local)
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert not missing, missing
+    # every docs page is reachable from the README (the API pages are generated)
+    linked = {(ROOT / link).resolve() for link in local}
+    assert not [p.name for p in DOC_PAGES if p.resolve() not in linked and p.name != "index.md"]

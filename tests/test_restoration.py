@@ -120,7 +120,7 @@ def test_restoration_with_a_zoo_prior_beats_the_observation_and_matches_the_gold
     start = _np(op.initial(y[None].astype("float32")))[0]  # the observation, in the image domain
     gain = psnr_numpy(IMAGE[None], np.clip(out, 0, 1)[None], 1.0)[0] - psnr_numpy(IMAGE[None], np.clip(start, 0, 1)[None], 1.0)[0]
     assert gain > 1.0, gain
-    np.testing.assert_allclose(out, np.load(GOLDEN)[task], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(out, np.load(GOLDEN, allow_pickle=False)[task], atol=1e-4, rtol=0)
 
 
 def test_a_gray_prior_restores_colour_channel_by_channel(restored):

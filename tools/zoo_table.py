@@ -1,21 +1,25 @@
-"""The README's zoo table, and its BSD68 table beside the published figures, from the
-registry (the numbers each entry's training or conversion run measured; see
-zoo/<name>/README.md for the full tables).
+"""The zoo table (README.md and docs/zoo.md), and the BSD68 table beside the published
+figures (docs/zoo.md), from the registry (the numbers each entry's training or conversion
+run measured; see zoo/<name>/README.md for the full tables).
 
     python tools/zoo_table.py            # print them
-    python tools/zoo_table.py --write    # replace the tables between the markers in README.md
+    python tools/zoo_table.py --write    # replace the tables between their markers in those files
 """
 
 import argparse
 import pathlib
 
-from keras_dae.zoo import registry
 from keras_dae.evaluation.results import PUBLISHED_BSD68
 from keras_dae.training import load_recipe
 from keras_dae.utils import replace_block
+from keras_dae.zoo import registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+ZOO_PAGE = ROOT / "docs" / "zoo.md"
+# The marked block -> the files that hold it. The links (zoo/<name>/README.md) resolve from
+# both: the docs site puts each card at docs/zoo/<name>/README.md (docs/gen_api_pages.py).
+QUOTED_IN = {"zoo-table": (README, ZOO_PAGE), "bsd68-table": (ZOO_PAGE,)}
 
 
 def table():
@@ -47,14 +51,15 @@ def bsd68_table(sigmas=(15, 25, 50)):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="update README.md in place")
+    parser.add_argument("--write", action="store_true", help="update README.md and docs/zoo.md in place")
     args = parser.parse_args()
     if not args.write:
         print(table() + "\n\n" + bsd68_table())
         return
-    replace_block(README, "zoo-table", table())
-    replace_block(README, "bsd68-table", bsd68_table())
-    print(f"updated the zoo and BSD68 tables in {README}")
+    for tag, text in (("zoo-table", table()), ("bsd68-table", bsd68_table())):
+        for path in QUOTED_IN[tag]:
+            replace_block(path, tag, text)
+            print(f"updated the {tag} block in {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ def build_parser():
         "sample", help="draw samples from a model into a PNG grid",
         description="Samples by the model's own sampler: annealed Langevin dynamics for score "
         "models, the walkback (GSN) corrupt–denoise chain for the others.",
-        epilog="example: keras-dae sample --model dae-mnist-saltpepper -n 64 samples.png",
+        epilog="example: keras-dae sample --model unet-mnist-gauss -n 64 samples.png",
     )
     p.add_argument("output", help="PNG to write")
     p.add_argument("--model", default=DEFAULT_MODEL, help="zoo name or path (default: %(default)s)")
