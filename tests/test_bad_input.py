@@ -117,7 +117,7 @@ CLI = {
     "not an image": (["denoise", "{d}/text.png", "{o}/out.png", "--model", "unet-mnist-gauss"], "cannot read image"),
     "NaN in an npy": (["denoise", "{d}/nan.npy", "{o}/out.npy", "--model", "unet-mnist-gauss", "--sigma", "0.1"], "must be finite"),
     "unknown model": (["denoise", "{d}/good.png", "{o}/out.png", "--model", "unet-mnist-guass"], "Did you mean"),
-    "negative sigma": (["denoise", "{d}/good.png", "{o}/out.png", "--sigma", "-1"], "--sigma must be >= 0"),
+    "negative sigma": (["denoise", "{d}/good.png", "{o}/out.png", "--sigma", "-1"], "Received: --sigma -1"),
     "wrong size for the model": (["denoise", "{d}/photo.png", "{o}/out.png", "--model", "unet-mnist-gauss"], "does not fit model input"),
     "missing recipe": (["train", "zoo/no-such-entry"], "no recipe"),
     "sample n=0": (["sample", "{o}/s.png", "--model", "unet-mnist-gauss", "-n", "0"], "-n must be >= 1"),

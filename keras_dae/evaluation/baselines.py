@@ -19,6 +19,7 @@ Plus `median_filter` (salt-and-pepper noise), `inpaint_biharmonic` (inpainting) 
 
 import numpy as np
 
+from keras_dae import noise_level
 from keras_dae.metrics import psnr_numpy
 
 GRIDS = {
@@ -257,32 +258,13 @@ def tune(baseline, clean, noisy, sigma, grid=None, wiener=None):
 
 
 def estimate_sigma(images):
-    """Per-image standard deviation of additive white Gaussian noise (Donoho's MAD rule).
-
-    The finest diagonal Haar detail coefficients (a − b − c + d)/2 of every (overlapping)
-    2×2 window are N(0, σ²) for white noise and near zero on smooth image regions, so
-    σ̂ = median(|HH|) / 0.6745, pooled over the channels.
-
-    Args:
-        images: `(N, H, W, C)` array (or list of `(H, W, C)` arrays) on any value scale.
-
-    Returns:
-        A float32 array `(N,)` of σ̂ on the images' scale.
+    """Per-image σ of additive white Gaussian noise by Donoho's MAD rule
+    (`keras_dae.noise_level.wavelet_sigma` without a value range: every pixel counts).
 
     Example:
     >>> sigma_hat = estimate_sigma(noisy)  # then model.denoise(noisy, sigma=sigma_hat)
     """
-    out = []
-    for im in images:
-        im = np.asarray(im, dtype="float64")
-        if im.ndim == 2:
-            im = im[..., None]
-        if im.ndim != 3 or im.shape[0] < 2 or im.shape[1] < 2:
-            raise ValueError("`images` must hold (H, W, C) images of at least 2×2 pixels. "
-                             f"Received: an image of shape {im.shape}")
-        a, b, c, d = im[:-1, :-1], im[:-1, 1:], im[1:, :-1], im[1:, 1:]
-        out.append(np.median(np.abs(a - b - c + d) / 2.0) / 0.6745)
-    return np.asarray(out, dtype="float32")
+    return noise_level.wavelet_sigma(images)
 
 
 def median_filter(images, size=3):

@@ -12,10 +12,9 @@ import warnings
 import numpy as np
 from keras import ops
 
-from keras_dae.evaluation import baselines
-from keras_dae.models import sampling
-from keras_dae import tiling
+from keras_dae import noise_level, tiling
 from keras_dae.layers import AdditiveGaussian
+from keras_dae.models import sampling
 
 
 class InferenceMixin:
@@ -204,27 +203,32 @@ class InferenceMixin:
             sigma = self.sigma_for_features
         return self.denoise(masked, sigma=sigma, batch_size=batch_size)
 
-    def estimate_sigma(self, x_noisy, batch_size=256, tile_size=None):
-        """Per-example σ of additive Gaussian noise in `x_noisy`, for blind use.
+    def estimate_sigma(self, x_noisy, batch_size=256, tile_size=None, refinements=1):
+        """Per-example σ of additive Gaussian noise in `x_noisy`, for blind use; also on
+        files whose noise was clipped to the value range when they were saved.
 
-        A first guess from the finest wavelet coefficients (`baselines.estimate_sigma`,
-        biased upward on detailed images at low σ) is refined once: the model denoises
-        with it, and σ̂ = median|x̃ − x̂| / 0.6745 over the example's elements, the robust
-        deviation of what the model removed. For images `(N, H, W, C)`; for other inputs
-        the first guess is the robust deviation of the input's differences.
+        A first guess from the finest wavelet coefficients of the unclipped pixels
+        (`noise_level.wavelet_sigma`; for inputs other than images `(N, H, W, C)`, the
+        robust deviation of the input's differences) is refined `refinements` times: the
+        model denoises with the current σ̂, and σ̂ becomes the σ under which what it removed
+        is most likely, pixels clipped at an end of the value range counted as clipped
+        (`noise_level.censored_sigma`). Each refinement costs one pass of the model; more
+        than one drifts low on photographs (the median rule's fixed point: −21 % at σ = 15
+        against −5 % after one, on train400's held-out crops), so one is the default.
         """
         x, single = self._check_input(x_noisy, "x_noisy")
         x = x.astype("float32")
+        value_range = self.value_range
         if x.ndim == 4:
-            first = baselines.estimate_sigma(x)
+            sigma = noise_level.wavelet_sigma(x, value_range)
         else:
             flat = x.reshape(len(x), -1)
-            first = np.median(np.abs(np.diff(flat, axis=1)), axis=1) / (0.6745 * np.sqrt(2.0))
-        first = np.maximum(first, 1e-4).astype("float32")
-        inputs, first = self._prepare(x, first)
-        x_hat = self._run(x, first, batch_size, tile_size)
-        residual = np.abs(x - x_hat).reshape(len(x), -1)
-        sigma = np.maximum(np.median(residual, axis=1) / 0.6745, 1e-4).astype("float32")
+            sigma = np.median(np.abs(np.diff(flat, axis=1)), axis=1) / (0.6745 * np.sqrt(2.0))
+        sigma = np.maximum(sigma, 1e-4).astype("float32")
+        self._prepare(x, sigma)  # the range check, with the first guess
+        for _ in range(refinements):
+            x_hat = self._run(x, sigma, batch_size, tile_size)
+            sigma = np.maximum(noise_level.censored_sigma(x, x_hat, value_range), 1e-4).astype("float32")
         return sigma[0] if single else sigma
 
     def _score_batch(self, x, sigma):
