@@ -1,7 +1,10 @@
-"""Corruption layers and σ-embeddings."""
+"""Corruption layers, σ-embeddings, and the layers keras-dae's networks are built of."""
 
 from keras_dae.layers.adversarial import AdversarialNoise as AdversarialNoise
 from keras_dae.layers.base import Corruption as Corruption
+from keras_dae.layers.color import ChannelsToBatch as ChannelsToBatch
+from keras_dae.layers.color import ColorMatrix as ColorMatrix
+from keras_dae.layers.color import SigmaPerChannel as SigmaPerChannel
 from keras_dae.layers.compose import Compose as Compose
 from keras_dae.layers.compose import RandomChoice as RandomChoice
 from keras_dae.layers.convolution import Conv2D as Conv2D

@@ -5,6 +5,7 @@ from keras_dae.networks.common import EmbeddingBias as EmbeddingBias
 from keras_dae.networks.common import decoder_model as decoder_model
 from keras_dae.networks.common import encoder_model as encoder_model
 from keras_dae.networks.common import is_conditioned as is_conditioned
+from keras_dae.networks.color import opponent_color as opponent_color
 from keras_dae.networks.conv import conv_dae as conv_dae
 from keras_dae.networks.dncnn import dncnn as dncnn
 from keras_dae.networks.mlp import TiedDense as TiedDense
