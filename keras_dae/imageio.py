@@ -1,9 +1,10 @@
 """Image files in and out for the CLI: PNG, JPEG, TIFF, BMP, WebP and NPY, one file or a folder.
 
 Images are float32 `(H, W, C)` in [0, 1] in memory. Image files are read with Pillow
-(8- or 16-bit, gray or color; an alpha channel is dropped), and written back at the bit
-depth they were read with (`read_image(..., return_bits=True)`; JPEG, BMP and WebP are
-8-bit only). An output's format is its extension's (`OUTPUT_FORMATS`); JPEG and WebP take
+(8- or 16-bit, gray or color), and written back at the bit depth they were read with
+(`read_image(..., return_bits=True)`; JPEG, BMP and WebP are 8-bit only). An alpha channel
+is not part of the image: `read_image(..., return_alpha=True)` returns it apart, and
+`write_image(..., alpha=)` puts it back as it was (PNG, TIFF, WebP, BMP; JPEG has none). An output's format is its extension's (`OUTPUT_FORMATS`); JPEG and WebP take
 a `quality`. Images over Pillow's pixel limit (twice `Image.MAX_IMAGE_PIXELS`: ~179 Mpixel)
 are refused like other unreadable files, before they are decoded; `read_image(...,
 max_pixels=)` sets another limit.
@@ -41,9 +42,10 @@ def list_images(path):
     return [path]
 
 
-def read_image(path, return_bits=False, max_pixels=None):
+def read_image(path, return_bits=False, max_pixels=None, return_alpha=False):
     """One file as a float32 array `(H, W, C)` in [0, 1] (or `(N, H, W, C)` for an NPY
-    stack); with `return_bits`, also the file's bit depth (8 or 16; 32 for NPY floats).
+    stack); with `return_bits`, also the file's bit depth (8 or 16; 32 for NPY floats);
+    with `return_alpha`, also its alpha channel `(H, W, 1)` in [0, 1] (None without one).
     `max_pixels` replaces Pillow's limit on the pixels of one image (None: Pillow's)."""
     path = pathlib.Path(path)
     if path.suffix.lower() == ".npy":
@@ -52,7 +54,7 @@ def read_image(path, return_bits=False, max_pixels=None):
         except (OSError, ValueError) as e:
             raise ValueError(f"cannot read {str(path)!r} as a NumPy array: {e}") from None
         x = _to_float(x, path)
-        return (x, 32) if return_bits else x
+        return _result(x, 32, None, return_bits, return_alpha)
     from PIL import Image, UnidentifiedImageError
 
     bits = 8
@@ -66,6 +68,9 @@ def read_image(path, return_bits=False, max_pixels=None):
                                  f"{im.width * im.height:,} pixels, over the limit of {int(cap):,} "
                                  "(--max-pixels raises it)")
             im.load()
+            alpha = None
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                alpha = np.asarray(im.convert("RGBA").getchannel("A"), dtype="float32")[..., None] / 255.0
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 x, bits = np.asarray(im, dtype="float32") / 65535.0, 16
             elif im.mode in ("L", "1", "LA"):
@@ -79,7 +84,12 @@ def read_image(path, return_bits=False, max_pixels=None):
     finally:
         Image.MAX_IMAGE_PIXELS = limit
     x = x[..., None] if x.ndim == 2 else x
-    return (x, bits) if return_bits else x
+    return _result(x, bits, alpha, return_bits, return_alpha)
+
+
+def _result(x, bits, alpha, return_bits, return_alpha):
+    out = (x,) + ((bits,) if return_bits else ()) + ((alpha,) if return_alpha else ())
+    return out if len(out) > 1 else x
 
 
 def _to_float(x, path):
@@ -104,10 +114,11 @@ def check_output_file(path):
     return OUTPUT_FORMATS[suffix]
 
 
-def write_image(path, x, bits=8, quality=95):
+def write_image(path, x, bits=8, quality=95, alpha=None):
     """Writes `(H, W, C)` in [0, 1] (clipped) in the format of the extension: PNG/TIFF (8- or
     16-bit gray, 8-bit color), JPEG/WebP (8-bit, at `quality` 1–100), BMP (8-bit) or NPY
-    (float32), atomically."""
+    (float32), atomically. `alpha` `(H, W, 1)` in [0, 1] is written as the alpha channel
+    (8-bit) where the format has one (not JPEG, not NPY)."""
     path = pathlib.Path(path)
     kind = check_output_file(path)
     if not (isinstance(quality, int) and 1 <= quality <= 100):
@@ -119,7 +130,12 @@ def write_image(path, x, bits=8, quality=95):
 
     gray = x.ndim == 2 or x.shape[-1] == 1
     x = x[..., 0] if x.ndim == 3 and gray else x
-    if bits == 16 and gray and kind in ("PNG", "TIFF"):
+    if alpha is not None and kind != "JPEG":
+        a = np.round(np.clip(np.asarray(alpha, "float32").reshape(x.shape[:2]), 0.0, 1.0) * 255.0)
+        planes = x[..., None] if gray else x
+        image = Image.fromarray(np.concatenate([np.round(planes * 255.0), a[..., None]], -1).astype("uint8"),
+                                mode="LA" if gray else "RGBA")
+    elif bits == 16 and gray and kind in ("PNG", "TIFF"):
         image = Image.fromarray(np.round(x * 65535.0).astype("uint16"))
     else:
         image = Image.fromarray(np.round(x * 255.0).astype("uint8"))

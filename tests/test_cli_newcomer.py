@@ -120,3 +120,18 @@ def test_an_image_over_the_pixel_limit_is_refused_cleanly(tmp_path, capsys):
     assert "cannot read image" in err and "--max-pixels" in err and "Traceback" not in err
     assert not (tmp_path / "o.png").exists()
     assert Image.MAX_IMAGE_PIXELS > 1_000_000  # Pillow's own limit is put back
+
+
+def test_an_alpha_channel_is_kept_as_it_was(tmp_path):
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (24, 20, 3), dtype="uint8")
+    alpha = rng.integers(0, 256, (24, 20), dtype="uint8")
+    Image.fromarray(np.dstack([rgb, alpha]), mode="RGBA").save(tmp_path / "rgba.png")
+    gray = np.dstack([rgb[..., 0], alpha])
+    Image.fromarray(gray, mode="LA").save(tmp_path / "la.png")
+    for name, mode in (("rgba.png", "RGBA"), ("la.png", "LA")):
+        out = tmp_path / f"out-{name}"
+        assert cli.main(["denoise", str(tmp_path / name), str(out), "--sigma", "0.1"]) == 0
+        with Image.open(out) as im:
+            assert im.mode == mode and im.size == (20, 24)
+            np.testing.assert_array_equal(np.asarray(im.getchannel("A")), alpha)

@@ -123,7 +123,8 @@ def denoise(args):
     bar = _progress(len(files), "file")
     for i, (src, dst) in enumerate(zip(files, outputs)):
         try:
-            x, bits = imageio.read_image(src, return_bits=True, max_pixels=args.max_pixels)
+            x, bits, alpha = imageio.read_image(src, return_bits=True, max_pixels=args.max_pixels,
+                                                return_alpha=True)
             name = args.model or _default_model(x)
             model = models.get(name) or models.setdefault(name, _load_model(name))
             used.add(name)
@@ -138,7 +139,7 @@ def denoise(args):
                 batch = _fit_shape(model, x, src)
                 out = model.denoise(batch, sigma=sigma).reshape((len(batch),) + x.shape[-3:])
                 out = out if x.ndim == 4 else out[0]
-            imageio.write_image(dst, out, bits=bits, quality=args.quality)
+            imageio.write_image(dst, out, bits=bits, quality=args.quality, alpha=alpha)
         except (UsageError, ValueError) as e:  # this file is bad: say so, go on with the others
             failed.append(src)
             print(f"keras-dae: error: {src}: {_one_line(e)}", file=sys.stderr)
