@@ -54,7 +54,7 @@ def windows(length, tile, radius):
     return out
 
 
-def predict_tiled(predict, x, sigma=None, tile=DEFAULT_TILE, radius=0, batch_size=16):
+def predict_tiled(predict, x, sigma=None, tile=DEFAULT_TILE, radius=0, batch_size=16, progress=None):
     """Applies `predict` to every image of `x` `(N, H, W, C)` window by window.
 
     Args:
@@ -65,6 +65,8 @@ def predict_tiled(predict, x, sigma=None, tile=DEFAULT_TILE, radius=0, batch_siz
         tile: window side.
         radius: the network's receptive-field radius (see `receptive_radius`).
         batch_size: windows per call of `predict`.
+        progress: optional callable `(done, total)`, called with the windows done so far
+            after each call of `predict` (e.g. a progress bar).
 
     Returns:
         The outputs, `(N, H, W, C_out)`.
@@ -83,4 +85,6 @@ def predict_tiled(predict, x, sigma=None, tile=DEFAULT_TILE, radius=0, batch_siz
                 result = np.empty((n, height, width, out.shape[-1]), out.dtype)
             for (r, c), o in zip(chunk, out):
                 result[i, r[2]:r[3], c[2]:c[3]] = o[r[2] - r[0]:r[3] - r[0], c[2] - c[0]:c[3] - c[0]]
+            if progress is not None:
+                progress(i * len(spots) + start + len(chunk), n * len(spots))
     return result

@@ -43,3 +43,15 @@ def test_tiled_denoise_equals_the_whole_image(conditioned):
     np.testing.assert_allclose(tiled, whole, atol=1e-4, rtol=0)
     if conditioned:  # blind use estimates σ in windows too
         np.testing.assert_allclose(model.denoise(x, tile_size=16), model.denoise(x), atol=1e-4, rtol=0)
+
+
+def test_progress_reports_every_window_once():
+    from keras_dae import tiling
+
+    calls = []
+    x = np.zeros((2, 50, 40, 1), "float32")
+    out = tiling.predict_tiled(lambda b: b + 1.0, x, tile=24, radius=2, batch_size=3,
+                               progress=lambda done, total: calls.append((done, total)))
+    np.testing.assert_array_equal(out, x + 1.0)
+    total = calls[-1][1]
+    assert calls[-1] == (total, total) and [d for d, _ in calls] == sorted({d for d, _ in calls})

@@ -50,6 +50,23 @@ def _progress(total, unit):
     return keras.utils.Progbar(total, unit_name=unit)
 
 
+def _window_progress():
+    """`progress(done, total)` for `denoise` of a tiled image: a bar per pass of the model,
+    on a terminal only (None otherwise)."""
+    if not sys.stderr.isatty():
+        return None
+    state = {"bar": None, "done": 0}
+
+    def progress(done, total):
+        if state["bar"] is None or done < state["done"]:  # a new pass (blind use: two)
+            state["bar"] = _progress(total, "window")
+        state["done"] = done
+        if state["bar"] is not None:
+            state["bar"].update(done)
+
+    return progress
+
+
 def _positive_floats(values, flag):
     out = []
     for v in values:
@@ -137,7 +154,8 @@ def denoise(args):
                 out = np.moveaxis(out[..., 0], 0, -1)
             else:
                 batch = _fit_shape(model, x, src)
-                out = model.denoise(batch, sigma=sigma).reshape((len(batch),) + x.shape[-3:])
+                out = model.denoise(batch, sigma=sigma, progress=_window_progress()).reshape(
+                    (len(batch),) + x.shape[-3:])
                 out = out if x.ndim == 4 else out[0]
             imageio.write_image(dst, out, bits=bits, quality=args.quality, alpha=alpha)
         except (UsageError, ValueError) as e:  # this file is bad: say so, go on with the others

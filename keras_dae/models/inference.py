@@ -111,7 +111,7 @@ class InferenceMixin:
         x = x.astype("float32")
         return ([x, s] if self.conditioned else x), s
 
-    def denoise(self, x_noisy, sigma=None, batch_size=256, tile_size=None):
+    def denoise(self, x_noisy, sigma=None, batch_size=256, tile_size=None, progress=None):
         """Denoises `x_noisy` (never corrupts); returns a numpy array.
 
         A fully convolutional network (e.g. `networks.dncnn`) takes images of any size:
@@ -129,6 +129,8 @@ class InferenceMixin:
             batch_size: int.
             tile_size: None (whole images up to `tiling.DEFAULT_MAX_PIXELS`, else windows
                 of `tiling.DEFAULT_TILE`) or the window side to use for every image.
+            progress: optional callable `(done, total)` called as windows finish, when the
+                images go through in windows (blind use: once per pass of the model).
 
         Example:
 
@@ -140,14 +142,14 @@ class InferenceMixin:
         if self.conditioned and sigma is None:
             # estimate_sigma checks the range with its first guess; the refined σ̂ of a
             # poorly fitting model may be far smaller, so it is not checked again.
-            sigma = self.estimate_sigma(x, batch_size=batch_size, tile_size=tile_size)
-            out = self._run(x.astype("float32"), sigma, batch_size, tile_size)
+            sigma = self.estimate_sigma(x, batch_size=batch_size, tile_size=tile_size, progress=progress)
+            out = self._run(x.astype("float32"), sigma, batch_size, tile_size, progress)
         else:
             inputs, s = self._prepare(x, sigma)
-            out = self._run(inputs[0] if self.conditioned else inputs, s, batch_size, tile_size)
+            out = self._run(inputs[0] if self.conditioned else inputs, s, batch_size, tile_size, progress)
         return out[0] if single else out
 
-    def _run(self, x, sigma, batch_size, tile_size=None):
+    def _run(self, x, sigma, batch_size, tile_size=None, progress=None):
         """The network's inference output on prepared inputs, whole or in windows."""
         radius = tiling.receptive_radius(self.network) if x.ndim == 4 else None
         if radius is None or (tile_size is None and x.shape[1] * x.shape[2] <= tiling.DEFAULT_MAX_PIXELS):
@@ -162,7 +164,7 @@ class InferenceMixin:
             return self.predict(list(inputs) if self.conditioned else inputs[0], batch_size=per_call, verbose=0)
 
         return tiling.predict_tiled(predict, x, sigma if self.conditioned else None, tile=tile,
-                                    radius=radius, batch_size=per_call)
+                                    radius=radius, batch_size=per_call, progress=progress)
 
     def inpaint(self, x, mask, sigma=None, batch_size=256):
         """Fills the elements where `mask` is 1 and keeps the others; returns numpy.
@@ -203,7 +205,7 @@ class InferenceMixin:
             sigma = self.sigma_for_features
         return self.denoise(masked, sigma=sigma, batch_size=batch_size)
 
-    def estimate_sigma(self, x_noisy, batch_size=256, tile_size=None, refinements=1):
+    def estimate_sigma(self, x_noisy, batch_size=256, tile_size=None, refinements=1, progress=None):
         """Per-example σ of additive Gaussian noise in `x_noisy`, for blind use; also on
         files whose noise was clipped to the value range when they were saved.
 
@@ -227,7 +229,7 @@ class InferenceMixin:
         sigma = np.maximum(sigma, 1e-4).astype("float32")
         self._prepare(x, sigma)  # the range check, with the first guess
         for _ in range(refinements):
-            x_hat = self._run(x, sigma, batch_size, tile_size)
+            x_hat = self._run(x, sigma, batch_size, tile_size, progress)
             sigma = np.maximum(noise_level.censored_sigma(x, x_hat, value_range), 1e-4).astype("float32")
         return sigma[0] if single else sigma
 
