@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from keras_dae.evaluation.probe import linear_probe as linear_probe
+from keras_dae.networks.mlp import TiedDense
 from keras_dae.utils import atomic_save, atomic_write
 
 __all__ = ["classifier", "fine_tune", "linear_probe", "mcnemar"]
@@ -33,7 +34,9 @@ def classifier(encoder, num_classes=10, trainable=True, dropout=0.0, name=None):
             accepts (a zoo name, `hf://org/repo`, a local file), whose encoder is used.
         num_classes: int, the number of classes (the logits' width).
         trainable: False freezes the encoder (only the head trains: a linear probe
-            trained by `fit`); True fine-tunes the whole stack.
+            trained by `fit`); True fine-tunes the whole stack. Either way the decoding
+            biases of tied layers (`networks.TiedDense`), which the encoder does not use,
+            are frozen: they would get no gradient.
         dropout: float in [0, 1), dropout on the features before the head.
         name: the model's name (default: `"<encoder name>_classifier"`).
 
@@ -57,6 +60,9 @@ def classifier(encoder, num_classes=10, trainable=True, dropout=0.0, name=None):
 
         encoder = load(encoder, part="encoder")
     encoder.trainable = bool(trainable)
+    for layer in encoder._flatten_layers():
+        if isinstance(layer, TiedDense):
+            layer.transpose_bias.trainable = False
     layers = [encoder]
     if dropout:
         layers.append(keras.layers.Dropout(float(dropout), name="dropout"))

@@ -183,3 +183,23 @@ def test_choices_are_compared_on_validation_digits(comparison, header, tmp_path)
     # two alternatives, or the starting model and the first arm, or one batch size (--fast),
     # or the packaged model, the candidate and their difference
     assert len(rows) == {"unet-batch": 1, "unet-candidate": 3}.get(comparison, 2)
+
+
+def test_fine_tuning_a_tied_encoder_warns_of_no_missing_gradient():
+    """A tied layer's decoding bias is not used by the encoder: it is frozen in the
+    classifier, so no optimizer warns that it has no gradient (PyTorch did)."""
+    import warnings
+
+    import keras
+
+    from keras_dae import layers, models, networks
+
+    model = models.DAE(networks.mlp((8, 6, 4), tied=True), layers.MaskingNoise(0.25, seed=1))
+    clf = downstream.classifier(model.encoder, num_classes=3)
+    clf.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).random((12, 8)).astype("float32")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(x, np.arange(12) % 3, epochs=1, verbose=0)
+    assert not [w for w in caught if "Gradients do not exist" in str(w.message)]
+    assert all("transpose_bias" not in v.path for v in clf.trainable_variables)
