@@ -5,6 +5,7 @@
 use. The library: `layers` (corruptions, σ-embeddings), `networks`, `models` (objectives,
 sampling), `callbacks`, `datasets`, `metrics`, `downstream`; the zoo: `load`, `publish`,
 `list_models` (`keras_dae.zoo`); `evaluate` and the protocols (`keras_dae.evaluation`);
+plug-and-play restoration (`keras_dae.restoration`); σ of an image (`keras_dae.noise_level`);
 recipes and runs (`keras_dae.training`); the command line (`keras_dae.cli`).
 
 Keras' own `keras.saving.load_model` finds keras-dae's classes once they are registered:
@@ -26,8 +27,8 @@ _choose_backend()
 _MODULES = {
     name: f"keras_dae.{name}"
     for name in ("assets", "backend", "callbacks", "cli", "datasets", "downstream", "evaluation",
-                 "imageio", "layers", "metrics", "models", "networks", "plotting", "runtime",
-                 "startup", "tiling", "training", "utils", "zoo")
+                 "imageio", "layers", "metrics", "models", "networks", "noise_level", "plotting",
+                 "restoration", "runtime", "startup", "tiling", "training", "utils", "zoo")
 }
 # Where the modules that used to sit at the top now live: `from keras_dae import hub` and
 # `keras_dae.stages.Stage` keep working.

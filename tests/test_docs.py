@@ -47,7 +47,7 @@ def test_the_docs_site_builds_strict_from_the_docstrings(tmp_path):
     assert "Denoising autoencoders for" in page("index.html") and "Start here" in page("index.html")
     # A package page: its docstring and the names it re-exports, linked to their pages.
     layers = page("api/keras_dae/layers/index.html")
-    assert "Corruption layers and σ-embeddings." in layers
+    assert "Corruption layers, σ-embeddings, and the layers" in layers
     assert re.search(r'href="[^"]*gaussian/#keras_dae\.layers\.gaussian\.AdditiveGaussian"', layers), "no link"
     # A module page: signatures and the docstrings' sections.
     gaussian = page("api/keras_dae/layers/gaussian/index.html")
