@@ -69,7 +69,9 @@ def group_norm(x, groups, gamma, beta, epsilon):
         return None
     import torch
 
-    x = torch.movedim(x.float(), -1, 1)  # a view: channels_last strides, no copy
+    # a view: channels_last strides, no copy. Axes counted from the front here and below: the
+    # TorchScript ONNX exporter writes movedim's -1 into the ONNX Transpose's perm (invalid).
+    x = torch.movedim(x.float(), x.dim() - 1, 1)
     if not x.requires_grad:
         # PyTorch 2.13's CPU backward segfaults for a channels_last-strided input that needs
         # no gradient while γ/β do (docs/upstream/torch_group_norm_channels_last.py).
@@ -78,7 +80,7 @@ def group_norm(x, groups, gamma, beta, epsilon):
         x, groups,
         None if gamma is None else gamma.float(), None if beta is None else beta.float(), epsilon,
     )
-    return torch.movedim(y, 1, -1)
+    return torch.movedim(y, 1, y.dim() - 1)
 
 
 def conv2d(x, kernel, strides, padding, dilation_rate, groups, bias=None):
@@ -125,10 +127,10 @@ def conv2d(x, kernel, strides, padding, dilation_rate, groups, bias=None):
         # float16 on CPU runs PyTorch's slow_conv2d, whose backward wants a contiguous
         # weight (it raises "grad_weight must be contiguous" for the permuted view).
         kernel = kernel.contiguous()
-    y = torch.nn.functional.conv2d(torch.movedim(x, -1, 1), kernel, bias,
+    y = torch.nn.functional.conv2d(torch.movedim(x, x.dim() - 1, 1), kernel, bias,
                                    stride=tuple(strides), padding=pad,
                                    dilation=tuple(dilation_rate), groups=groups)
-    return torch.movedim(y, 1, -1)
+    return torch.movedim(y, 1, y.dim() - 1)
 
 
 def upsample_nearest(x, size):
@@ -152,8 +154,8 @@ def upsample_nearest(x, size):
         return None
     import torch
 
-    y = torch.nn.functional.interpolate(torch.movedim(x, -1, 1), scale_factor=tuple(size), mode="nearest")
-    return torch.movedim(y, 1, -1)
+    y = torch.nn.functional.interpolate(torch.movedim(x, x.dim() - 1, 1), scale_factor=tuple(size), mode="nearest")
+    return torch.movedim(y, 1, y.dim() - 1)
 
 
 def data_parallel(devices=None, batch_size=None):
@@ -234,3 +236,11 @@ def survive_errors(model):
     for name in _ENTRY_POINTS:
         object.__setattr__(model, name, guarded(getattr(model, name)))
     return model
+
+
+def import_tensorflow():
+    """Imports TensorFlow (the SavedModel export needs it on JAX too, through jax2tf) and
+    returns it; for callers that import it early, e.g. with its start-up notices silenced."""
+    import tensorflow
+
+    return tensorflow

@@ -23,6 +23,7 @@ from keras_dae.cli.commands import (
 )
 from keras_dae.cli.demo import _demo_corruptions as _demo_corruptions
 from keras_dae.cli.demo import demo
+from keras_dae.cli.export import export
 from keras_dae.cli.restore import restore
 
 
@@ -168,6 +169,26 @@ def build_parser():
     p.add_argument("--private", action="store_true", help="create the repository private")
     p.add_argument("--message", help="commit message")
     p.set_defaults(func=push)
+
+    p = sub.add_parser(
+        "export", help="export a denoiser for serving: ONNX (onnxruntime) or a TensorFlow SavedModel",
+        description="Writes the model's denoise (inpaint for an inpainting model), not the raw "
+        "network, as one graph through Keras' export. Inputs: x, the image batch (N, H, W, C) "
+        "float32 in the model's value range (H and W free for fully convolutional models such as "
+        "DnCNN), then sigma (N,), one σ per image, for a σ-conditioned model, or mask (like x, 1 = "
+        "missing) for an inpainting model; output: the denoised batch (`denoised`; `inpainted`). "
+        "ONNX export needs `pip install 'keras-dae[export]'` ([export-jax] on JAX); a SavedModel "
+        "is exported on the tensorflow or jax backend. The file or folder appears only once complete.",
+        epilog="examples: keras-dae export dncnn-bsd400-gauss dncnn.onnx\n"
+        "          keras-dae --backend tensorflow export unet-mnist-gauss unet-serving --format saved_model",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", help="a zoo name or path of a denoiser")
+    p.add_argument("output", help="OUT.onnx (replaced if it exists), or with --format saved_model "
+                   "the SavedModel folder to create")
+    p.add_argument("--format", default="onnx", metavar="{onnx,saved_model}",
+                   help="onnx (default) or saved_model (TensorFlow SavedModel, endpoint `serve`)")
+    p.set_defaults(func=export)
 
     p = sub.add_parser(
         "list", help="list the registered zoo models",

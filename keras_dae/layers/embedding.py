@@ -96,7 +96,9 @@ class SinusoidalEmbedding(keras.layers.Layer):
             sigma = ops.reshape(sigma, (1,))
         t = self.scale * ops.log(ops.maximum(ops.cast(ops.reshape(sigma, (-1,)), "float32"), 1e-12))
         half = self.dim // 2
-        freqs = ops.exp(-math.log(self.max_period) * ops.arange(half, dtype="float32") / half)
+        # arange(0, half, 1), not arange(half): jax2onnx's jnp.arange (ONNX export on JAX)
+        # takes no `stop=None`.
+        freqs = ops.exp(-math.log(self.max_period) * ops.arange(0, half, 1, dtype="float32") / half)
         angles = t[:, None] * freqs[None, :]
         return ops.cast(ops.concatenate([ops.sin(angles), ops.cos(angles)], axis=-1), self.compute_dtype)
 
