@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from keras_dae.cli.commands import UsageError, _default_model, _load_model, _outputs, parse_sigma
+from keras_dae.cli.commands import UsageError, _default_model, _inputs, _load_model, _outputs, parse_sigma
 
 
 def _read_kernel(path, flag):
@@ -70,8 +70,6 @@ def restore(args):
 
 
 def _inputs_one(path):
-    from keras_dae.cli.commands import _inputs
-
     files = _inputs(path)
     if len(files) != 1:
         raise UsageError(f"restore takes one image file. Received: a folder of {len(files)} images")
