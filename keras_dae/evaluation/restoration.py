@@ -75,8 +75,6 @@ def center_crops(images, crop):
 def degrade(task, clean, seed):
     """The observations of `task` for a list of clean `(H, W, C)` images in [0, 1]:
     `[(y, operator, noise_sigma), ...]`, one per image and kernel."""
-    from PIL import Image
-
     from keras_dae.restoration import Blur, Downsample, Mask
 
     kind, value = parse_task(task)
@@ -92,8 +90,7 @@ def degrade(task, clean, seed):
         elif kind == "sr":
             s = int(value)
             h, w = x.shape[:2]
-            low = np.stack([np.asarray(Image.fromarray(x[..., c], mode="F").resize((w // s, h // s), Image.BICUBIC))
-                            for c in range(x.shape[-1])], -1)
+            low = bicubic_resize(x, (h // s, w // s))
             cases.append((low.astype("float32"), Downsample(s), 0.0))
         else:
             missing = (rng.random(x.shape[:2]) < value / 100.0).astype("float32")
@@ -104,7 +101,6 @@ def degrade(task, clean, seed):
 
 def classical(task, y, operator, clean):
     """The classical method's output for one case (see the module docstring)."""
-    from PIL import Image
     from skimage.restoration import inpaint_biharmonic, wiener
 
     kind, _ = parse_task(task)
@@ -119,10 +115,18 @@ def classical(task, y, operator, clean):
         return best
     if kind == "sr":
         h, w = clean.shape[:2]
-        return np.stack([np.asarray(Image.fromarray(y[..., c], mode="F").resize((w, h), Image.BICUBIC))
-                         for c in range(y.shape[-1])], -1)
+        return bicubic_resize(y, (h, w))
     missing = operator.missing[..., 0].astype(bool)
     return inpaint_biharmonic(y, missing, channel_axis=-1)
+
+
+def bicubic_resize(x, size):
+    """`(H, W, C)` float image resized to `size` = (height, width) by Pillow's antialiased
+    bicubic, channel by channel."""
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.fromarray(x[..., c], mode="F").resize(size[::-1], Image.BICUBIC))
+                     for c in range(x.shape[-1])], -1)
 
 
 def _psnr(clean, out, border):

@@ -298,7 +298,7 @@ class Mask(Operator):
         y = ops.convert_to_tensor(y, "float32") * known
         h, w = y.shape[1:3]
         width = width or max(2.0, 0.02 * max(h, w))
-        size = min(int(6 * width) | 1, (min(h, w) - 1) | 1 if min(h, w) > 2 else 1)
+        size = min(int(6 * width), min(h, w) - 1) | 1  # odd, and within the image
         t = np.arange(size) - size // 2
         g = np.exp(-0.5 * (t / width) ** 2)
         smooth = Blur(np.outer(g, g) / np.outer(g, g).sum())
