@@ -1,10 +1,40 @@
 """A griffe extension for the docs build: keras_dae's docstrings show examples as doctest
 lines (`>>> x = ...`), which Markdown would read as nested block quotes. Each run of them
 (with its continuation and output lines, up to a blank line) is fenced as a `pycon` code
-block. Only the rendered pages change; the docstrings stay as written.
+block. Keras' "Call arguments:" section, which griffe's Google parser does not know (it
+renders it as a note whose entries run together), becomes a list of its entries. Only the
+rendered pages change; the docstrings stay as written.
 """
 
+import re
+
 import griffe
+
+_ENTRY = re.compile(r"(\s*)([A-Za-z_][A-Za-z0-9_, ]*):\s(.*)")
+
+
+def list_call_arguments(text):
+    """`text` with the entries of a "Call arguments:" section as Markdown list items."""
+    lines, out, i = text.split("\n"), [], 0
+    while i < len(lines):
+        out.append(lines[i])
+        if lines[i].strip() != "Call arguments:":
+            i += 1
+            continue
+        header = len(lines[i]) - len(lines[i].lstrip())
+        i += 1
+        entry_indent = None
+        while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > header):
+            line = lines[i]
+            indent = len(line) - len(line.lstrip())
+            match = _ENTRY.fullmatch(line)
+            if match and (entry_indent is None or indent == entry_indent):
+                entry_indent = indent
+                out.append(f"{match[1]}- `{match[2]}`: {match[3]}")
+            else:  # a continuation line: under its item
+                out.append(line if not line.strip() else " " * (entry_indent or indent) + "  " + line.strip())
+            i += 1
+    return "\n".join(out)
 
 
 def fence_doctests(text):
@@ -32,3 +62,5 @@ class FenceDoctests(griffe.Extension):
     def on_instance(self, *, obj, **kwargs):
         if obj.docstring is not None and ">>>" in obj.docstring.value:
             obj.docstring.value = fence_doctests(obj.docstring.value)
+        if obj.docstring is not None and "Call arguments:" in obj.docstring.value:
+            obj.docstring.value = list_call_arguments(obj.docstring.value)

@@ -54,6 +54,9 @@ def test_the_docs_site_builds_strict_from_the_docstrings(tmp_path):
     assert "Additive Gaussian noise: x̃ = x + σε" in gaussian
     assert "sigma_range" in gaussian and "set_sigma" in gaussian
     assert "Parameters:" in gaussian
+    # Keras' "Call arguments:" section: one list item per argument (docs/griffe_doctest.py).
+    assert re.search(r"<summary>Call arguments</summary>\s*<ul>\s*<li><code>inputs</code>: ", gaussian)
+    assert "<li><code>return_info</code>: " in gaussian
     hub = page("api/keras_dae/zoo/hub/index.html")
     assert "Loads a zoo model, a Hub repository or a local file" in hub
     # The top package lists the functions it imports on first use.

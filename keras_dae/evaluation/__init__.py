@@ -6,6 +6,7 @@ classical denoisers themselves (`baselines`) and the result table (`results`).
 """
 
 from keras_dae.evaluation.common import Blind as Blind
+from keras_dae.evaluation.common import PerChannel as PerChannel
 from keras_dae.evaluation.common import add_gaussian_noise as add_gaussian_noise
 from keras_dae.evaluation.common import cache_dir as cache_dir
 from keras_dae.evaluation.common import load_eval_images as load_eval_images

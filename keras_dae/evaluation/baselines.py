@@ -55,7 +55,9 @@ def _check_sigma(sigma):
 
 
 def denoise_bm3d(images, sigma, sigma_scale=1.0, profile="np"):
-    """BM3D on each image (grayscale; color images channel by channel).
+    """BM3D on each image: gray images by `bm3d.bm3d`, RGB images by CBM3D (`bm3d.bm3d_rgb`:
+    BM3D in the opponent colour space, grouped on the luminance), other channel counts
+    channel by channel.
 
     Example:
     >>> out = denoise_bm3d(noisy, sigma=0.1)
@@ -70,6 +72,8 @@ def denoise_bm3d(images, sigma, sigma_scale=1.0, profile="np"):
         ) from e
 
     def one(im):
+        if im.ndim == 3 and im.shape[-1] == 3:
+            return bm3d.bm3d_rgb(im, sigma * sigma_scale, profile)
         if im.ndim == 3:
             return np.stack([bm3d.bm3d(im[..., c], sigma * sigma_scale, profile)
                                  for c in range(im.shape[-1])], axis=-1)

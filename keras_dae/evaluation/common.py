@@ -44,7 +44,9 @@ def load_eval_images(dataset, split="test", num_images=None):
         return datasets.load_keras_dataset(dataset, split, num_images=num_images)[0], 1.0
     if dataset in NATURAL | {"train400"}:
         return datasets.load_image_folder(dataset, normalize=False, num_images=num_images), 255.0
-    raise ValueError(f"`dataset` must be one of {sorted(KERAS_SETS | NATURAL)}. "
+    if dataset in COLOR:
+        return datasets.load_image_folder(dataset, "rgb", normalize=False, num_images=num_images), 255.0
+    raise ValueError(f"`dataset` must be one of {sorted(KERAS_SETS | NATURAL | COLOR)}. "
                      f"Received: dataset={dataset!r}")
 
 
@@ -111,6 +113,26 @@ class Blind:
 
     def denoise(self, x, sigma=None):
         return self.model.denoise(x)
+
+
+class PerChannel:
+    """A gray model used on colour images channel by channel (R, G and B as three gray
+    images): the baseline a colour model is measured against, and what the CLI did before
+    a colour model existed.
+
+    Example:
+    >>> evaluate(PerChannel(keras_dae.load("dncnn-bsd400-gauss")), "cbsd68", sigmas=(25,))
+    """
+
+    def __init__(self, model):
+        self.model, self.name = model, f"{model.name} (gray, channel by channel)"
+
+    def denoise(self, x, sigma=None):
+        x = np.asarray(x)
+        n, h, w, c = x.shape
+        planes = np.moveaxis(x, -1, 1).reshape(n * c, h, w, 1)
+        out = np.asarray(self.model.denoise(planes, sigma=sigma))
+        return np.moveaxis(out[..., 0].reshape(n, c, h, w), 1, -1)
 
 
 def resolve(model_or_name):

@@ -39,7 +39,7 @@ import numpy as np
 
 from keras_dae import datasets
 from keras_dae.evaluation import baselines as baselines_lib
-from keras_dae.evaluation.common import (KERAS_SETS, add_gaussian_noise, apply, cache_dir, cached,
+from keras_dae.evaluation.common import (COLOR, KERAS_SETS, add_gaussian_noise, apply, cache_dir, cached,
                                          load_eval_images, resolve, row)
 from keras_dae.evaluation.results import EvaluationResult, published_table, versions
 
@@ -57,6 +57,9 @@ def _fit_wiener(dataset, max_val):
 def _validation_images(dataset, num):
     if dataset in KERAS_SETS:
         return datasets.load_keras_dataset(dataset, "val", num_images=num)[0]
+    if dataset in COLOR:  # the last images of CBSD432, which the colour entry holds out
+        paths = datasets.list_images(datasets.image_set_dir("cbsd432"))
+        return [datasets.load_image(p, "rgb", normalize=False) for p in paths[-min(num, 20):]]
     paths = datasets.list_images(os.path.join(datasets.data_root(), "gray", "train400"))
     return [datasets.load_image(p, normalize=False) for p in paths[-min(num, 20):]]
 
@@ -69,7 +72,8 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
     Args:
         model_or_name: an object with `denoise(x_noisy, sigma=...)` (images in [0, 1]), a
             zoo name resolved through `keras_dae.load`, or `None` for the reference rows only.
-        dataset: `"mnist"`, `"fashion_mnist"`, `"cifar10"`, `"cifar100"`, `"bsd68"`, `"set12"`.
+        dataset: `"mnist"`, `"fashion_mnist"`, `"cifar10"`, `"cifar100"`, `"bsd68"`, `"set12"`,
+            or a colour set: `"cbsd68"`, `"kodak24"`, `"mcmaster"` (RGB; CBM3D as `"bm3d"`).
         corruption: `"gaussian"`, or `"inpainting"` (runs `evaluate_inpainting`).
         sigmas: noise levels on the data scale (e.g. 0.1 for MNIST, 25 for BSD68).
         seed: seed of the noise.
@@ -97,9 +101,11 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
     if corruption != "gaussian":
         raise ValueError("`corruption` must be 'gaussian' or 'inpainting'. "
                          f"Received: corruption={corruption!r}")
-    unknown = [b for b in baselines if b not in baselines_lib.METHODS]
+    allowed = ("bm3d",) if dataset in COLOR else baselines_lib.METHODS
+    unknown = [b for b in baselines if b not in allowed]
     if unknown:
-        raise ValueError(f"`baselines` must be among {baselines_lib.METHODS}. "
+        raise ValueError(f"`baselines` must be among {allowed} on {dataset!r}"
+                         f"{' (colour: CBM3D only)' if dataset in COLOR else ''}. "
                          f"Received: baselines={tuple(baselines)}")
     for sigma in sigmas:
         if not sigma > 0:
@@ -183,8 +189,8 @@ def main(argv=None):
     result = evaluate(args.model, args.dataset, args.corruption, tuple(args.sigmas), args.seed,
                       args.num_images, tuple(args.baselines), bm3d_images=args.bm3d_images,
                       val_images=args.val_images, use_cache=not args.no_cache)
-    if args.dataset == "bsd68":
-        print("\n" + published_table(result))
+    if published_table(result, args.dataset):
+        print("\n" + published_table(result, args.dataset))
     if args.output_dir:
         for path in result.save(args.output_dir, args.name):
             print(f"wrote {path}")

@@ -110,16 +110,33 @@ PUBLISHED_BSD68 = {
     "FFDNet (σ map input)": {15: 31.63, 25: 29.19, 50: 26.29},
 }
 
+# Average PSNR (dB) over R, G and B, AWGN added to the 0–255 image without clipping, as
+# published: Zhang et al. (2018), FFDNet, its colour denoising table (CBM3D, CDnCNN-B, FFDNet),
+# and Zhang et al. (2021), "Plug-and-Play Image Restoration with Deep Denoiser Prior", its
+# colour denoising table (DRUNet).
+PUBLISHED_COLOR = {
+    "cbsd68": {"CBM3D": (33.52, 30.71, 27.38), "CDnCNN-B": (33.90, 31.24, 27.95),
+               "FFDNet": (33.87, 31.21, 27.96), "DRUNet": (34.30, 31.69, 28.51)},
+    "kodak24": {"CBM3D": (34.28, 32.15, 28.46), "CDnCNN-B": (34.60, 32.14, 28.95),
+                "FFDNet": (34.63, 32.13, 28.98), "DRUNet": (35.31, 32.89, 29.86)},
+    "mcmaster": {"CBM3D": (34.06, 31.66, 28.51), "CDnCNN-B": (33.45, 31.52, 28.62),
+                 "FFDNet": (34.66, 32.35, 29.18), "DRUNet": (35.40, 33.14, 30.08)},
+}
+PUBLISHED = {"bsd68": PUBLISHED_BSD68,
+             **{name: {method: dict(zip((15, 25, 50), values)) for method, values in table.items()}
+                for name, table in PUBLISHED_COLOR.items()}}
+
 
 def published_table(result, dataset="bsd68"):
-    """The published BSD68 rows beside the measured ones of `result`, as Markdown (PSNR
-    only, the σ the result has), or "" for other data sets."""
-    if dataset != "bsd68":
+    """The published rows of `dataset` (BSD68, CBSD68, Kodak24, McMaster) beside the
+    measured ones of `result`, as Markdown (PSNR only, the σ the result has), or "" for
+    other data sets."""
+    if dataset not in PUBLISHED:
         return ""
     sigmas = [float(c.split("=")[1]) for c in dict.fromkeys(r["condition"] for r in result.rows)]
     lines = ["| method | source | " + " | ".join(f"σ={s:g}" for s in sigmas) + " |",
              "|---|---|" + "---|" * len(sigmas)]
-    for method, values in PUBLISHED_BSD68.items():
+    for method, values in PUBLISHED[dataset].items():
         cells = [f"{values[s]:.2f}" if s in values else "" for s in sigmas]
         lines.append(f"| {method} | published | " + " | ".join(cells) + " |")
     for method in dict.fromkeys(r["method"] for r in result.rows):
