@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+import keras_dae
 from keras_dae.cli import commands as cli_commands
 from keras_dae.cli import parser as cli
 
@@ -171,23 +172,43 @@ def test_bad_input_is_one_line_with_exit_code_2(tmp_path, capsys):
 
 def test_denoise_picks_the_photo_model_keeps_bit_depth_and_does_colour_per_channel(tmp_path, capsys):
     """A photograph (not a 28×28 digit) goes to the natural-image model without --model; a
-    16-bit gray PNG comes back 16-bit, a colour one is denoised channel by channel (said on
-    stderr), and the denoiser reduces the noise it was given."""
+    16-bit gray PNG comes back 16-bit; a colour one goes to the colour model, or, with a gray
+    model given, is denoised channel by channel (said on stderr); a gray image saved as RGB
+    goes to the gray model; and the denoiser reduces the noise it was given."""
     rng = np.random.default_rng(0)
     clean = np.tile(np.linspace(0.2, 0.8, 48, dtype="float32"), (40, 1))
     noisy = clean + rng.normal(0, 25 / 255, clean.shape).astype("float32")
     Image.fromarray(np.round(np.clip(noisy, 0, 1) * 65535).astype("uint16")).save(tmp_path / "gray16.png")
     rgb = np.stack([clean, clean[::-1], clean * 0.5], -1) + rng.normal(0, 25 / 255, (40, 48, 3))
     Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype("uint8")).save(tmp_path / "colour.png")
+    gray8 = np.round(np.clip(noisy, 0, 1) * 255).astype("uint8")
+    Image.fromarray(np.dstack([gray8] * 3)).save(tmp_path / "gray_as_rgb.png")
 
-    assert cli.main(["denoise", str(tmp_path / "gray16.png"), str(tmp_path / "out16.png"), "--sigma", str(25 / 255)]) == 0
-    assert cli.main(["denoise", str(tmp_path / "colour.png"), str(tmp_path / "outc.png"), "--sigma", str(25 / 255)]) == 0
+    sigma = str(25 / 255)
+    assert cli.main(["denoise", str(tmp_path / "gray16.png"), str(tmp_path / "out16.png"), "--sigma", sigma]) == 0
+    assert cli_commands._photo_model() in capsys.readouterr().out
+    assert cli.main(["denoise", str(tmp_path / "gray_as_rgb.png"), str(tmp_path / "outg.png"), "--sigma", sigma]) == 0
+    assert cli_commands._photo_model() in capsys.readouterr().out
+    colour_model = cli_commands.COLOR_MODEL if cli_commands.COLOR_MODEL in keras_dae.list_models() else None
+    assert cli.main(["denoise", str(tmp_path / "colour.png"), str(tmp_path / "outc.png"), "--sigma", sigma]) == 0
     captured = capsys.readouterr()
-    assert cli_commands._photo_model() in captured.out and "channel by channel" in captured.err
+    if colour_model:
+        assert colour_model in captured.out and "channel by channel" not in captured.err
+    assert cli.main(["denoise", str(tmp_path / "colour.png"), str(tmp_path / "outc1.png"), "--sigma", sigma,
+                     "--model", cli_commands._photo_model()]) == 0
+    captured = capsys.readouterr()
+    assert "channel by channel" in captured.err and cli_commands._photo_model() in captured.out
     with Image.open(tmp_path / "out16.png") as im:
         assert im.mode.startswith("I") and im.size == (48, 40)
         out16 = np.asarray(im, dtype="float32") / 65535
-    with Image.open(tmp_path / "outc.png") as im:
-        assert im.mode == "RGB" and im.size == (48, 40)
+    with Image.open(tmp_path / "outg.png") as im:
+        assert im.mode == "L" and im.size == (48, 40)
+    for name in ("outc.png", "outc1.png"):
+        with Image.open(tmp_path / name) as im:
+            assert im.mode == "RGB" and im.size == (48, 40)
+            out = np.asarray(im, dtype="float32") / 255
+        clean_rgb = np.stack([clean, clean[::-1], clean * 0.5], -1)
+        inner3 = (slice(2, -2), slice(2, -2))
+        assert np.mean((out - clean_rgb)[inner3] ** 2) < 0.3 * np.mean((np.clip(rgb, 0, 1) - clean_rgb)[inner3] ** 2)
     inner = (slice(2, -2), slice(2, -2))
     assert np.mean((out16 - clean)[inner] ** 2) < 0.25 * np.mean((noisy - clean)[inner] ** 2)

@@ -19,8 +19,9 @@ DEFAULT_MODEL = "unet-mnist-gauss"
 # estimated); the converted DnCNN-S σ = 25 until keras-dae's own is trained.
 PHOTO_MODEL = "dncnn-bsd400-gauss"
 PHOTO_MODEL_FALLBACK = "dncnn-bsd400-gauss25"
-# Colour photographs go to the colour denoiser once it is in the registry; until then (and
-# with a gray model given) they are denoised channel by channel.
+# Colour photographs go to the colour denoiser (while it is in the registry); with a gray
+# model given they are denoised channel by channel. A gray image saved as RGB (three equal
+# channels) is read as gray (imageio.read_image) and goes to the gray model.
 COLOR_MODEL = "dncnn-cbsd432-gauss"
 
 
@@ -148,7 +149,8 @@ def denoise(args):
             if _per_channel(model, x):
                 if not warned:
                     print(f"note: {name} is a grayscale model; colour images are denoised channel by "
-                          "channel (a baseline: no colour model is trained yet)", file=sys.stderr)
+                          f"channel (without --model they go to the colour model, {COLOR_MODEL})",
+                          file=sys.stderr)
                     warned = True
                 out = model.denoise(np.moveaxis(x, -1, 0)[..., None], sigma=sigma)
                 out = np.moveaxis(out[..., 0], 0, -1)

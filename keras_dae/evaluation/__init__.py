@@ -5,6 +5,7 @@ classical denoisers themselves (`baselines`) and the result table (`results`).
 `python -m keras_dae.evaluation [MODEL] --dataset mnist ...` runs `evaluate` from the shell.
 """
 
+from keras_dae.evaluation.common import COLOR as COLOR
 from keras_dae.evaluation.common import Blind as Blind
 from keras_dae.evaluation.common import PerChannel as PerChannel
 from keras_dae.evaluation.common import add_gaussian_noise as add_gaussian_noise

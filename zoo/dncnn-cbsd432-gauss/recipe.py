@@ -137,6 +137,8 @@ def evaluate(model, num_images=None):
             cond = f"sigma={sigma:g}"
             metrics[f"{dataset}_psnr@{cond}"] = round(result.value(model.name, cond), 3)
             metrics[f"{dataset}_blind_psnr@{cond}"] = round(result.value(evaluation.Blind(model).name, cond), 3)
+            if first:
+                metrics[f"{dataset}_gray_channelwise_psnr@{cond}"] = round(result.value(gray.name, cond), 3)
     clean = datasets.load_image_folder("cbsd68", color_mode="rgb", num_images=2)
     crops = np.stack([im[100:164, 100:164] for im in clean])
     golden = {"x": evaluation.add_gaussian_noise(crops, 25.0 / 255.0, EVAL_SEED).astype("float32"),
