@@ -99,3 +99,25 @@ def test_unet_mnist_mask_beats_biharmonic_inpainting_on_the_full_test_set(record
         record_property(f"measured: psnr_masked@mask={kind}", f"{ours:.3f}")
         assert ours > result.value("biharmonic", kind, "psnr_masked")
         assert abs(ours - card[f"psnr_masked@mask={kind}"]) < 0.01
+
+
+def test_loaded_convolutions_are_keras_dae_s_and_agree_with_keras(tmp_path):
+    """`keras_dae.load` runs the Keras Conv2D layers a zoo file was saved with as
+    `keras_dae.layers.Conv2D` (the copy-free one on torch): same outputs, and the model
+    still saves and loads."""
+    import keras
+
+    from keras_dae.layers import Conv2D, adopt_convolutions
+
+    model = keras_dae.load("dncnn-bsd400-gauss", compile=False)
+    convs = [l for l in model.network._flatten_layers() if isinstance(l, keras.layers.Conv2D)]
+    assert len(convs) == 17 and all(type(l) is Conv2D for l in convs)
+    plain = keras.saving.load_model(registry.get("dncnn-bsd400-gauss").packaged_file(), compile=False)
+    assert any(type(l) is keras.layers.Conv2D for l in plain.network._flatten_layers())
+    x = np.random.default_rng(0).random((2, 24, 20, 1)).astype("float32")
+    expected = plain.denoise(x, sigma=0.1)
+    np.testing.assert_allclose(model.denoise(x, sigma=0.1), expected, atol=1e-5)
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    np.testing.assert_allclose(again.denoise(x, sigma=0.1), expected, atol=1e-5)
+    assert adopt_convolutions(again) == 0  # saved as keras-dae's layer

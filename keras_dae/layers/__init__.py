@@ -8,6 +8,7 @@ from keras_dae.layers.color import SigmaPerChannel as SigmaPerChannel
 from keras_dae.layers.compose import Compose as Compose
 from keras_dae.layers.compose import RandomChoice as RandomChoice
 from keras_dae.layers.convolution import Conv2D as Conv2D
+from keras_dae.layers.convolution import adopt_convolutions as adopt_convolutions
 from keras_dae.layers.embedding import FiLM as FiLM
 from keras_dae.layers.embedding import SigmaChannel as SigmaChannel
 from keras_dae.layers.embedding import SinusoidalEmbedding as SinusoidalEmbedding

@@ -269,8 +269,11 @@ def _verify(data, entry, where):
 
 def _load_model(path, compile):
     from keras_dae import backend
+    from keras_dae.layers import adopt_convolutions
 
-    return backend.survive_errors(keras.saving.load_model(path, compile=compile, safe_mode=True))
+    model = keras.saving.load_model(path, compile=compile, safe_mode=True)
+    adopt_convolutions(model)  # Keras' Conv2D as keras-dae's: the same outputs, faster on torch
+    return backend.survive_errors(model)
 
 
 FINE_TUNE_LEARNING_RATE = 1e-4
