@@ -11,7 +11,8 @@ The noisy file: `round(clip(x + σ·n, 0, peak) · 255) / 255` with n from `defa
 (peak 255 for photo sets, 1 for MNIST); outputs are clipped (and rounded on 8-bit sets) as
 in the protocol. `--split val` reads the validation digits (Keras sets only): choices are
 made there; the test split is for the final table. Writes
-`benchmarks/results/blind/<model>_<dataset>_<split>.{json,md}`.
+`benchmarks/results/blind/<model>_<dataset>_<split>.{json,md}` and the `blind-table` block
+of docs/evaluation.md from every test-split result there (`--from-results`: that block only).
 """
 
 import argparse
@@ -41,12 +42,15 @@ def measure(model, clean, sigma, peak, seed):
     noisy = saved_file(clean, sigma, peak, seed)
     given, blind, estimates = [], [], []
     start = time.perf_counter()
-    for im in noisy:  # image by image: photo sets mix sizes
-        x = im[None] / peak
-        s_hat = float(np.asarray(model.estimate_sigma(x))[0])
-        estimates.append(s_hat * peak)
-        given.append(np.asarray(model.denoise(x, sigma=sigma / peak))[0] * peak)
-        blind.append(np.asarray(model.denoise(x, sigma=s_hat))[0] * peak)
+    # Keras sets in batches of 256; photo sets image by image (they mix sizes).
+    batches = ([noisy[i:i + 256] for i in range(0, len(noisy), 256)] if isinstance(noisy, np.ndarray)
+               else [im[None] for im in noisy])
+    for batch in batches:
+        x = batch / peak
+        s_hat = np.asarray(model.estimate_sigma(x), "float32")
+        estimates.extend(s_hat * peak)
+        given.extend(np.asarray(model.denoise(x, sigma=sigma / peak)) * peak)
+        blind.extend(np.asarray(model.denoise(x, sigma=s_hat)) * peak)
     seconds = time.perf_counter() - start
     stack = (lambda v: np.stack(v)) if isinstance(clean, np.ndarray) else (lambda v: v)
     r_given = row("given", f"sigma={sigma:g}", clean, stack(given), peak)
@@ -62,7 +66,7 @@ def measure(model, clean, sigma, peak, seed):
                                  "mean_abs_error": float(np.mean(np.abs(ratio - 1)))},
         "worst_image_blind_minus_given": float(np.min(np.subtract(r_blind["per_image"]["psnr"],
                                                                   r_given["per_image"]["psnr"]))),
-        "per_image": {"sigma_hat": np.round(estimates, 4).tolist(),
+        "per_image": {"sigma_hat": np.round(np.asarray(estimates, "float64"), 4).tolist(),
                       "psnr_given": r_given["per_image"]["psnr"], "psnr_blind": r_blind["per_image"]["psnr"]},
         "seconds": round(seconds, 1),
     }
@@ -81,14 +85,20 @@ def to_markdown(rows, unit):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a σ-conditioned zoo entry")
-    parser.add_argument("--dataset", required=True, help="mnist, bsd68, set12, cbsd68, kodak24, mcmaster")
-    parser.add_argument("--sigmas", type=float, nargs="+", required=True, help="on the data scale (25, or 0.3)")
+    parser.add_argument("model", nargs="?", help="a σ-conditioned zoo entry")
+    parser.add_argument("--dataset", help="mnist, bsd68, set12, cbsd68, kodak24, mcmaster")
+    parser.add_argument("--sigmas", type=float, nargs="+", help="on the data scale (25, or 0.3)")
     parser.add_argument("--split", default="test", choices=("test", "val"))
     parser.add_argument("--num-images", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "blind"))
+    parser.add_argument("--from-results", action="store_true", help="only rewrite the docs block")
     args = parser.parse_args(argv)
+    if args.from_results:
+        write_block(pathlib.Path(args.out))
+        return 0
+    if not (args.model and args.dataset and args.sigmas):
+        parser.error("give a model, --dataset and --sigmas (or --from-results)")
 
     import keras
 
@@ -114,7 +124,22 @@ def main(argv=None):
     stem.with_suffix(".md").write_text(
         f"{args.model} on {args.dataset} ({args.split}, {len(clean)} images), noise clipped and saved as "
         f"8 bits, seed {args.seed}, {meta['backend']}:\n\n{table}\n\n`{meta['command']}`\n")
+    if args.split == "test" and out == ROOT / "benchmarks" / "results" / "blind":
+        write_block(out)
     return 0
+
+
+def write_block(folder):
+    """docs/evaluation.md's `blind-table` block: one table per test-split result in `folder`."""
+    from keras_dae.utils import replace_block
+
+    parts = []
+    for path in sorted(folder.glob("*_test.json")):
+        result = json.loads(path.read_text())
+        unit = "" if result["dataset"] in ("mnist", "fashion_mnist") else "/255"
+        parts.append(f"`{result['model']}` on {result['dataset']} ({result['num_images']} test images, "
+                     f"{result['backend']}; `{result['command']}`):\n\n{to_markdown(result['rows'], unit)}")
+    replace_block(ROOT / "docs" / "evaluation.md", "blind-table", "\n\n".join(parts))
 
 
 if __name__ == "__main__":

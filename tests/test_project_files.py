@@ -98,7 +98,8 @@ def test_the_zoo_tables_are_the_registrys():
 
     zoo_table = load_script("tools", "zoo_table")
     # `python tools/zoo_table.py --write` after every install; the figures are the registry's.
-    tables = {"zoo-table": zoo_table.table(), "bsd68-table": zoo_table.bsd68_table()}
+    tables = {"zoo-table": zoo_table.table(), "bsd68-table": zoo_table.bsd68_table(),
+              "color-table": zoo_table.color_table()}
     assert set(zoo_table.QUOTED_IN) == set(tables)
     assert ROOT / "README.md" in zoo_table.QUOTED_IN["zoo-table"]
     for tag, paths in zoo_table.QUOTED_IN.items():
@@ -111,7 +112,8 @@ def test_the_blocks_the_benchmarks_rewrite_are_where_they_write_them():
     to another page must move in its script too."""
     writers = {"sdae-mnist-controls": ("benchmarks/sdae_mnist.py", "docs/science.md"),
                "mnist-probes": ("benchmarks/probe_mnist.py", "docs/science.md"),
-               "large-image": ("benchmarks/large_image.py", "docs/cli.md")}
+               "large-image": ("benchmarks/large_image.py", "docs/cli.md"),
+               "blind-table": ("benchmarks/blind.py", "docs/evaluation.md")}
     for tag, (script, page) in writers.items():
         target = page.split("/")
         assert f'"{target[0]}" / "{target[1]}"' in (ROOT / script).read_text(encoding="utf-8"), (script, page)
