@@ -4,7 +4,9 @@ summary with the pass/fail counts of each backend.
 Keras reads KERAS_BACKEND once, at import, so a backend cannot change inside a process.
 To keep both cores busy until the end, each backend's test files are split into
 `--shards` groups of about equal cost (the durations of the previous run's JUnit files
-when present, else file sizes), and the longest jobs start first, `--jobs` at a time.
+when present, else those of `tests/durations.json`, which `--save-durations` writes from
+a full run so that a fresh clone shards well too, else file sizes), and the longest jobs
+start first, `--jobs` at a time.
 
 Tests may report what they measured with pytest's `record_property("measured: <what>", value)`;
 those values end up in one table, a column per backend (also `outputs/tests/measured.json`).
@@ -70,8 +72,11 @@ def print_measured(table, out):
         print(f"{key:<{width}}  " + "  ".join(f"{table[b].get(key, '-'):>10}" for b in backends))
 
 
-def file_costs(backend, files, out):
-    """Seconds per test file from the previous full run's JUnit files, else bytes / 1000."""
+DURATIONS = ROOT / "tests" / "durations.json"
+
+
+def junit_costs(backend, out):
+    """Seconds per test file (module name) in the previous full run's JUnit files."""
     costs = {}
     for path in out.glob(f"junit-{backend}-[0-9]*.xml"):
         try:
@@ -80,6 +85,15 @@ def file_costs(backend, files, out):
                 costs[module] = costs.get(module, 0.0) + float(case.get("time", 0))
         except ET.ParseError:
             continue
+    return costs
+
+
+def file_costs(backend, files, out):
+    """Seconds per test file from the previous full run's JUnit files, else from
+    tests/durations.json, else bytes / 1000."""
+    costs = junit_costs(backend, out)
+    if not costs and DURATIONS.is_file():
+        costs = json.loads(DURATIONS.read_text()).get(backend, {})
     return {f: costs.get(f.stem, f.stat().st_size / 1000.0) for f in files}
 
 
@@ -100,6 +114,8 @@ def main(argv=None):
                         help="pytest processes at once (default 2: one per core here)")
     parser.add_argument("--shards", type=int, default=2, help="processes per backend (default 2)")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "tests"))
+    parser.add_argument("--save-durations", action="store_true",
+                        help="write tests/durations.json from this run's JUnit files (a full run)")
     args, pytest_args = parser.parse_known_args(argv)
     backends = [b for b in args.backends.split(",") if b]
     out = pathlib.Path(args.out)
@@ -166,6 +182,12 @@ def main(argv=None):
         total_skipped += c["skipped"]
         print(f"{name:<12} {c['passed']:>6}  {c['failed']:>6}  {c['skipped']:>7}  {seconds[name]:>7.0f}")
     print(f"all backends: {time.time() - start:.0f} s wall")
+    if args.save_durations and not explicit:
+        durations = {b: {k: round(v, 1) for k, v in sorted(junit_costs(b, out).items())} for b in backends}
+        tmp = DURATIONS.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(durations, indent=1) + "\n")
+        os.replace(tmp, DURATIONS)
+        print(f"wrote {DURATIONS.relative_to(ROOT)}")
     print(f"total: {total_passed} passed, {total_failed} failed, {total_skipped} skipped")
     return 0 if ok else 1
 
