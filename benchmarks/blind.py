@@ -116,8 +116,9 @@ def main(argv=None):
     print(table)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"{args.model}_{args.dataset}_{args.split}"
-    meta = {"model": args.model, "dataset": args.dataset, "split": args.split, "num_images": len(clean),
+    name = pathlib.Path(args.model).stem if args.model.endswith(".keras") else args.model
+    stem = out / f"{name}_{args.dataset}_{args.split}"
+    meta = {"model": name, "dataset": args.dataset, "split": args.split, "num_images": len(clean),
             "seed": args.seed, "backend": keras.backend.backend(), "keras_dae": keras_dae.__version__,
             "command": "python benchmarks/blind.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     stem.with_suffix(".json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")

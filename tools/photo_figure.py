@@ -1,7 +1,7 @@
 """The README's before/after figures: a test photograph, noisy at σ = 25, denoised.
 
 Usage: python tools/photo_figure.py [--model dncnn-bsd400-gauss] [--dataset bsd68] [--image test003.png]
-       python tools/photo_figure.py --model dncnn-cbsd432-gauss --dataset cbsd68 --image 101085.png \
+       python tools/photo_figure.py --model dncnn-cbsd432-gauss --dataset kodak24 --image kodim23.png \
            --out docs/color_denoise.png
 Writes the figure and prints the PSNR of each panel (the evaluation protocol: NumPy noise,
 unclipped, on the 0–255 image; outputs clipped and rounded to 8 bits). A colour set is read
