@@ -57,6 +57,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import torch_unet  # noqa: E402 (beside this file)
+from speed import interleaved  # noqa: E402 (the interleaved timing loop of speed.py)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -192,20 +193,6 @@ def time_row(row, model, peer, peer_note, session, x, sigma, calls, warmup):
     row["ratio"] = {k: row["median_ms"][k] / row["median_ms"]["keras_dae"] for k in WAYS[1:]}
     print(f"{row['row']} {tuple(x.shape)}: " + ", ".join(f"{k} {v:.2f} ms" for k, v in row["median_ms"].items())
           + " (×PyTorch {pytorch:.2f}, ×ORT {onnxruntime:.2f})".format(**row["ratio"]), flush=True)
-
-
-def interleaved(ways, calls, warmup):
-    """Wall times in ms of each of `ways` (name: call), called in turn, round after round."""
-    for _ in range(warmup):
-        for f in ways.values():
-            f()
-    times = {name: [] for name in ways}
-    for _ in range(calls):
-        for name, f in ways.items():
-            start = time.perf_counter()
-            f()
-            times[name].append(1000.0 * (time.perf_counter() - start))
-    return times
 
 
 # The PyTorch peers.

@@ -300,22 +300,28 @@ def torch_latency(model, x, sigma, calls, warmup, device):
         return latency_ms(call, calls, warmup)
 
 
+def interleaved(ways, calls, warmup):
+    """Wall times in ms of each of `ways` (name: call), called in turn, round after round,
+    after `warmup` untimed rounds (also benchmarks/inference.py's timing)."""
+    for _ in range(warmup):
+        for f in ways.values():
+            f()
+    times = {name: [] for name in ways}
+    for _ in range(calls):
+        for name, f in ways.items():
+            start = time.perf_counter()
+            f()
+            times[name].append(1000.0 * (time.perf_counter() - start))
+    return times
+
+
 def latency_ms(call, calls, warmup=2):
     """Median wall time of `call()` in ms, after `warmup` untimed calls; or, for a dict of
     `name: call`, the median of each, their calls interleaved (a round each, in turn) so
     that a machine warming up or a neighbour's load falls on all of them alike. (Timed one
     after the other, five batch-256 calls on torch put keras-dae's `denoise` 40 % behind the
     bare network's `predict`; interleaved, the two are level.)"""
-    calls_by_name = call if isinstance(call, dict) else {None: call}
-    for _ in range(warmup):
-        for f in calls_by_name.values():
-            f()
-    times = {name: [] for name in calls_by_name}
-    for _ in range(calls):
-        for name, f in calls_by_name.items():
-            start = time.perf_counter()
-            f()
-            times[name].append(1000.0 * (time.perf_counter() - start))
+    times = interleaved(call if isinstance(call, dict) else {None: call}, calls, warmup)
     medians = {name: statistics.median(t) for name, t in times.items()}
     return medians if isinstance(call, dict) else medians[None]
 
