@@ -439,3 +439,18 @@ def test_publishing_uploads_the_layout_and_nothing_of_the_machine(hub, tmp_path,
         for leak in (secret, "private-folder-of-alice", str(tmp_path), os.path.expanduser("~"),
                      "env-value-that-must-not-leak"):
             assert leak.encode() not in data, f"{leak!r} in the uploaded {name}"
+
+
+def test_load_sets_the_sampling_settings_of_a_registered_entry(packaged):
+    from keras_dae import models, networks
+
+    net = networks.conv_dae((8, 8, 1), filters=(4,), sigma_conditioning="film", embedding_dim=8)
+    model = models.ResidualDAE(net, layers.AdditiveGaussian(sigma_range=(0.05, 0.5), seed=0))
+    chosen = {"sampler": "langevin", "levels": 2, "steps_per_sigma": 1, "step_size": 1e-3}
+    entry = packaged("zz-mnist-gauss", model, sampling=chosen)
+    assert registry.ModelEntry.from_dict(json.loads(json.dumps(entry.to_dict()))).sampling == chosen
+    loaded = keras_dae.load("zz-mnist-gauss")
+    assert loaded.sampling == chosen and len(loaded.default_sigmas()) == 2
+    assert model.sampling is None  # the file itself carries none
+    with pytest.raises(ValueError, match="`sampling` must be a dict"):
+        registry.ModelEntry.from_dict({**entry.to_dict(), "sampling": [1, 2]})

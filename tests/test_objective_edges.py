@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from keras_dae import layers, models, networks
+from keras_dae.models import sampling
 from keras_dae.models.stacked import layer_corruption
 from tests.helpers import backend, random_inputs, to_numpy
 
@@ -233,3 +234,42 @@ def test_flat_images_denoise_to_finite_values_in_range():
     flat = np.stack([np.zeros((28, 28, 1)), np.ones((28, 28, 1))]).astype("float32")
     for out in (model.denoise(flat, sigma=0.1), model.denoise(flat)):
         assert np.all(np.isfinite(out)) and out.min() > -0.5 and out.max() < 1.5
+
+
+def conditioned_gaussian(**kwargs):
+    return models.ResidualDAE(conv("film"), layers.AdditiveGaussian(sigma_range=(0.05, 0.5), seed=0), **kwargs)
+
+
+def test_a_sigma_conditioned_gaussian_denoiser_samples_by_langevin_with_its_settings(tmp_path):
+    model = conditioned_gaussian(sampling={"levels": 3, "steps_per_sigma": 2, "step_size": 1e-3})
+    assert model.samples_by_langevin
+    np.testing.assert_allclose(model.default_sigmas(), [0.5, np.sqrt(0.5 * 0.05), 0.05], rtol=1e-5)
+    out = model.sample(3, seed=1)
+    score = lambda x, s: model._score_batch(to_numpy(x), s)  # noqa: E731
+    direct = sampling.annealed_langevin(score, (3, 8, 8, 1), model.default_sigmas(), steps_per_sigma=2,
+                                        step_size=1e-3, seed=1)
+    np.testing.assert_allclose(out, direct, atol=1e-6)
+    assert not np.allclose(out, model.sample(3, seed=1, sampler="walkback"))
+    np.testing.assert_allclose(out, model.sample(3, seed=1, steps=6, sampler="langevin"), atol=1e-6)
+    # the settings travel with the model
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.sampling == model.sampling
+    np.testing.assert_allclose(loaded.sample(3, seed=1), out, atol=1e-5)
+
+
+def test_sampling_settings_and_sampler_refusals():
+    model = conditioned_gaussian()
+    with pytest.raises(ValueError, match="unknown keys \\['levls'\\]"):
+        model.sampling = {"levls": 3}
+    with pytest.raises(ValueError, match="`sampler` must be one of"):
+        model.sample(2, steps=2, sampler="gibbs")
+    with pytest.raises(ValueError, match="walkback sampler only"):
+        model.sample(2, steps=2, return_chain=True)
+    blind = models.DAE(conv(output="sigmoid"), layers.AdditiveGaussian(sigma=0.2, seed=0))
+    assert not blind.samples_by_langevin
+    with pytest.raises(ValueError, match="whose network takes no σ"):
+        blind.sample(2, steps=2, sampler="langevin")
+    samples, chain = blind.sample(2, steps=3, return_chain=True)  # walkback, as before
+    assert chain.shape == (3, 2, 8, 8, 1)

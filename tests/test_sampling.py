@@ -63,3 +63,37 @@ def test_sampling_runs_on_backend_tensors():
     x = sampling.annealed_langevin(lambda v, s: -keras.ops.convert_to_numpy(v), (3, 4), [0.5],
                                    steps_per_sigma=2, seed=0)
     assert x.shape == (3, 4) and x.dtype == np.float32
+
+
+def test_frechet_distance_of_gaussians_is_the_closed_form():
+    from keras_dae.evaluation.sample_quality import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(20000, 3))
+    b = rng.normal(size=(20000, 3)) * 2.0 + np.array([1.0, 0.0, -1.0])
+    # ‖μ₁ − μ₂‖² + tr(I + 4I − 2·2I) = 2 + 3
+    assert abs(frechet_distance(a, b) - 5.0) < 0.15
+    assert frechet_distance(a, a) < 1e-6
+    with pytest.raises(ValueError, match="features_b"):
+        frechet_distance(a, b[:1])
+    with pytest.raises(ValueError, match="feature sizes differ"):
+        frechet_distance(a, b[:, :2])
+
+
+def test_sample_quality_reads_the_named_layer_of_a_classifier():
+    from keras_dae.evaluation.sample_quality import SampleQuality
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6, 6, 1))
+    h = keras.layers.Dense(5, activation="sigmoid", name="features")(keras.layers.Flatten()(inputs))
+    classifier = keras.Model(inputs, keras.layers.Dense(3)(h))
+    quality = SampleQuality(classifier, feature_layer="features", batch_size=7)
+    x = np.random.default_rng(1).uniform(size=(20, 6, 6, 1)).astype("float32")
+    features = quality.features(x)
+    assert features.shape == (20, 5) and np.all((features > 0) & (features < 1))
+    hist = quality.class_histogram(x[..., 0])  # a batch without the channel axis is accepted
+    assert hist.shape == (3,) and np.isclose(hist.sum(), 1.0)
+    logits = keras.ops.convert_to_numpy(classifier(x))
+    np.testing.assert_allclose(hist, np.bincount(logits.argmax(-1), minlength=3) / 20)
+    with pytest.raises(ValueError, match="non-empty batch of images"):
+        quality.features(np.zeros((0, 6, 6, 1)))

@@ -118,8 +118,10 @@ def build_parser():
 
     p = sub.add_parser(
         "sample", help="draw samples from a model into a PNG grid",
-        description="Samples by the model's own sampler: annealed Langevin dynamics for score "
-        "models, the walkback (GSN) corrupt–denoise chain for the others.",
+        description="Samples by the model's own sampler: annealed Langevin dynamics with "
+        "Tweedie's score for σ-conditioned Gaussian denoisers (unet-mnist-gauss, with the "
+        "settings chosen for it on validation digits), the walkback (GSN) corrupt–denoise "
+        "chain for the others.",
         epilog="example: keras-dae sample --model unet-mnist-gauss -n 64 samples.png",
     )
     p.add_argument("output", help="PNG to write")

@@ -1,6 +1,7 @@
 """The evaluation protocols and their tables: Gaussian denoising beside classical denoisers
 (`protocol`), inpainting (`inpainting`), the linear probe of an encoder (`probe`), the
-classical denoisers themselves (`baselines`) and the result table (`results`).
+classical denoisers themselves (`baselines`), the result table (`results`) and the quality of
+samples as a Fréchet distance in a zoo classifier's features (`sample_quality`).
 
 `python -m keras_dae.evaluation [MODEL] --dataset mnist ...` runs `evaluate` from the shell.
 """

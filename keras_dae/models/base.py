@@ -71,6 +71,10 @@ class DAE(InferenceMixin, ViewsMixin, keras.Model):
         encoder_sigma: float or None, σ given to a conditioned network's encoder when it
             serves as a feature extractor (`encoder`); None means the lowest σ of the
             corruption.
+        sampling: dict or None, the settings `sample` uses (keys
+            `keras_dae.models.inference.SAMPLING_KEYS`: `sampler`, `sigma_max`, `sigma_min`,
+            `levels`, `steps_per_sigma`, `step_size`, `denoise_final`, `init_mean`); None for the
+            sampler's defaults. A zoo entry's are set by `keras_dae.load`.
         **kwargs: `keras.Model` arguments (`name`, ...).
 
     Example:
@@ -83,7 +87,7 @@ class DAE(InferenceMixin, ViewsMixin, keras.Model):
     """
 
     def __init__(self, network, corruption=None, loss="mse", alpha=1.0, beta=1.0,
-                 value_range=(0.0, 1.0), eval_seed=1234, encoder_sigma=None, **kwargs):
+                 value_range=(0.0, 1.0), eval_seed=1234, encoder_sigma=None, sampling=None, **kwargs):
         super().__init__(**kwargs)
         network = _deserialize(network)
         if not isinstance(network, keras.Model):
@@ -111,6 +115,7 @@ class DAE(InferenceMixin, ViewsMixin, keras.Model):
         self.eval_seed = int(eval_seed)
         self.encoder_sigma = None if encoder_sigma is None else float(encoder_sigma)
         self.conditioned = is_conditioned(network)
+        self.sampling = sampling
         self.eval_seed_generator = keras.random.SeedGenerator(self.eval_seed)
         self._eval_state = ops.convert_to_numpy(self.eval_seed_generator.state.value)
         self._paired = False       # how fit's data arrives (clean, or noisy/clean pairs)
@@ -334,6 +339,7 @@ class DAE(InferenceMixin, ViewsMixin, keras.Model):
             "value_range": self.value_range,
             "eval_seed": self.eval_seed,
             "encoder_sigma": self.encoder_sigma,
+            "sampling": None if self.sampling is None else dict(self.sampling),
         }
 
     @classmethod

@@ -253,26 +253,116 @@ class InferenceMixin:
         ])
         return scores[0] if single else scores
 
-    def sample(self, n, steps=100, seed=0, x_init=None, return_chain=False):
-        """Samples by the walkback / GSN chain (Bengio et al., 2013): alternate the
-        model's corruption and its denoiser, starting from uniform noise in the value
-        range (or `x_init`).
+    # Sampling: annealed Langevin from the Tweedie score for σ-conditioned Gaussian denoisers,
+    # the walkback chain for the others. `self.sampling` holds the model's chosen settings.
+
+    @property
+    def sampling(self):
+        """The settings `sample` uses (a dict of `SAMPLING_KEYS`), or None for the defaults."""
+        return getattr(self, "_sampling_settings", None)
+
+    @sampling.setter
+    def sampling(self, value):
+        self._sampling_settings = check_sampling(value)
+
+    @property
+    def samples_by_langevin(self):
+        """True when `sample` runs annealed Langevin dynamics by default: the network is
+        σ-conditioned and trained on additive Gaussian noise, so Tweedie's formula gives the
+        score at every σ it was trained on."""
+        return self.conditioned and isinstance(self.corruption, AdditiveGaussian)
+
+    def default_sigmas(self, num=None):
+        """The Langevin noise levels: `self.sampling`'s `sigma_max`, `sigma_min` and `levels`
+        where set, else the geometric ladder over the corruption's σ range (its lowest σ
+        floored at 1e-3 × its highest) in 10 levels."""
+        settings = self.sampling or {}
+        high = settings.get("sigma_max") or float(ops.convert_to_numpy(self.corruption.sigma_max))
+        low = settings.get("sigma_min") or max(float(ops.convert_to_numpy(self.corruption.sigma_min)), 1e-3 * high)
+        return sampling.geometric_sigmas(high, low, num or settings.get("levels") or LANGEVIN_DEFAULTS["levels"])
+
+    def sample(self, n, steps=None, seed=0, x_init=None, return_chain=False, *, sampler=None,
+               sigmas=None, steps_per_sigma=None, step_size=None, denoise_final=None, init_mean=None):
+        """Samples from the distribution the model has learned, in its value range.
+
+        σ-conditioned Gaussian denoisers (`samples_by_langevin`) run annealed Langevin
+        dynamics with Tweedie's score (`keras_dae.models.sampling.annealed_langevin`; Song &
+        Ermon, 2019), with the settings in `model.sampling` (a zoo entry's are chosen on
+        validation digits and set by `keras_dae.load`) or NCSN's (10 levels over the trained σ
+        range, 100 steps each, ε = 2e-5). The others run the walkback / GSN chain (Bengio et
+        al., 2013): alternate the model's corruption and its denoiser from uniform noise.
 
         Args:
             n: int, the number of samples.
-            steps: int, corrupt–denoise steps (model evaluations in all).
-            seed: int, the seed of the chain's corruption and initialization.
+            steps: int, model evaluations in all (Langevin: spread evenly over the levels);
+                default: the sampler's own (walkback: 100).
+            seed: int, the seed of the initialization and of every draw.
             x_init: optional array of `n` starting points.
-            return_chain: bool, also return every step's samples.
+            return_chain: bool, also return every step's samples (walkback only).
+            sampler: keyword, `"langevin"` or `"walkback"` to override the model's own.
+            sigmas, steps_per_sigma, step_size, denoise_final, init_mean: keywords, the
+                Langevin settings (see `annealed_langevin`), overriding `model.sampling`.
+
+        Returns:
+            A float32 array `(n, *example_shape)` (and the chain `(steps, n, ...)`).
         """
         _check_count("n", n)
-        _check_count("steps", steps)
+        if steps is not None:
+            _check_count("steps", steps)
+        settings = {**LANGEVIN_DEFAULTS, **(self.sampling or {})}
+        sampler = sampler or settings.get("sampler") or ("langevin" if self.samples_by_langevin else "walkback")
+        if sampler not in SAMPLERS:
+            raise ValueError(f"`sampler` must be one of {SAMPLERS}. Received: sampler={sampler!r}")
         shape = (n,) + self.example_shape
-        denoise = lambda v, s: self.predict_on_batch([v, s] if self.conditioned else v)  # noqa: E731
-        return sampling.gsn_chain(
-            denoise, self.corruption, shape, steps=steps, seed=seed, x_init=x_init,
-            value_range=self.value_range or (-1.0, 1.0), return_chain=return_chain,
+        value_range = self.value_range or (-1.0, 1.0)
+        if sampler == "walkback":
+            denoise = lambda v, s: self.predict_on_batch([v, s] if self.conditioned else v)  # noqa: E731
+            return sampling.gsn_chain(
+                denoise, self.corruption, shape, steps=steps or 100, seed=seed, x_init=x_init,
+                value_range=value_range, return_chain=return_chain,
+            )
+        if not self.samples_by_langevin:
+            raise ValueError(
+                "Langevin sampling needs a σ-conditioned network trained on AdditiveGaussian "
+                f"noise. Received: sampler='langevin' for a {type(self.corruption).__name__} model"
+                + ("" if self.conditioned else " whose network takes no σ")
+            )
+        if return_chain:
+            raise ValueError("`return_chain` applies to the walkback sampler only. Received: "
+                             "return_chain=True with sampler='langevin'")
+        sigmas = self.default_sigmas() if sigmas is None else sigmas
+        if steps_per_sigma is None:
+            steps_per_sigma = settings["steps_per_sigma"] if steps is None else max(1, int(steps) // len(sigmas))
+        score = lambda x, s: self._score_batch(ops.convert_to_numpy(x), s)  # noqa: E731
+        return sampling.annealed_langevin(
+            score, shape, sigmas, steps_per_sigma=steps_per_sigma,
+            step_size=settings["step_size"] if step_size is None else step_size, seed=seed,
+            x_init=x_init, value_range=value_range,
+            denoise_final=settings["denoise_final"] if denoise_final is None else denoise_final,
+            init_mean=settings.get("init_mean") if init_mean is None else init_mean,
         )
+
+
+SAMPLERS = ("langevin", "walkback")
+# NCSN's MNIST settings (Song & Ermon, 2019): 10 levels, 100 steps per level, ε = 2e-5.
+LANGEVIN_DEFAULTS = {"levels": 10, "steps_per_sigma": 100, "step_size": 2e-5, "denoise_final": True}
+SAMPLING_KEYS = ("sampler", "sigma_max", "sigma_min", "levels", "steps_per_sigma", "step_size",
+                 "denoise_final", "init_mean")
+
+
+def check_sampling(sampling_settings):
+    """`sampling_settings` (a dict of `SAMPLING_KEYS`, or None) checked, as a plain dict."""
+    if sampling_settings is None:
+        return None
+    if not isinstance(sampling_settings, dict):
+        raise ValueError(f"`sampling` must be a dict or None. Received: sampling={sampling_settings!r}")
+    unknown = sorted(set(sampling_settings) - set(SAMPLING_KEYS))
+    if unknown:
+        raise ValueError(f"`sampling` keys must be among {SAMPLING_KEYS}. Received: unknown keys {unknown}")
+    if sampling_settings.get("sampler", "langevin") not in SAMPLERS:
+        raise ValueError(f"`sampling['sampler']` must be one of {SAMPLERS}. "
+                         f"Received: {sampling_settings['sampler']!r}")
+    return dict(sampling_settings)
 
 
 def _check_count(name, value):

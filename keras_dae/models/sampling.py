@@ -22,10 +22,12 @@ def geometric_sigmas(sigma_max, sigma_min, num):
     return np.geomspace(sigma_max, sigma_min, num).astype("float32")
 
 
-def _initial(shape, value_range, spread, seed_generator, x_init):
+def _initial(shape, value_range, spread, seed_generator, x_init, init_mean=None):
     if x_init is not None:
         return ops.convert_to_tensor(np.asarray(x_init, "float32"))
     low, high = value_range
+    if init_mean is not None:
+        return init_mean + spread * keras.random.normal(shape, dtype="float32", seed=seed_generator)
     x = keras.random.uniform(shape, minval=low, maxval=high, dtype="float32", seed=seed_generator)
     if spread:
         x = x + spread * keras.random.normal(shape, dtype="float32", seed=seed_generator)
@@ -33,12 +35,13 @@ def _initial(shape, value_range, spread, seed_generator, x_init):
 
 
 def annealed_langevin(score_fn, shape, sigmas, steps_per_sigma=100, step_size=2e-5, seed=0,
-                      x_init=None, value_range=(0.0, 1.0), denoise_final=True):
+                      x_init=None, value_range=(0.0, 1.0), denoise_final=True, init_mean=None):
     """Annealed Langevin dynamics (Song & Ermon, 2019, Algorithm 1).
 
     For each σ_i from the largest down: α_i = ε σ_i² / σ_L², then `steps_per_sigma` times
     x ← x + (α_i / 2) s(x, σ_i) + √α_i z, z ~ N(0, I). The chain starts from uniform noise
-    over `value_range` plus N(0, σ_1²). With `denoise_final`, a last Tweedie step
+    over `value_range` plus N(0, σ_1²) (NCSN's start), or from N(`init_mean`, σ_1²): a draw
+    of the largest noise level around a constant image. With `denoise_final`, a last Tweedie step
     x ← x + σ_L² s(x, σ_L) removes the remaining noise of level σ_L (Jolicoeur-Martineau
     et al., 2021).
 
@@ -52,6 +55,7 @@ def annealed_langevin(score_fn, shape, sigmas, steps_per_sigma=100, step_size=2e
         x_init: optional starting points.
         value_range: `(low, high)` of the uniform initialization.
         denoise_final: bool, end with a Tweedie denoising step.
+        init_mean: None for NCSN's uniform start, or a float: start from N(init_mean, σ_1²).
 
     Returns:
         A numpy array of shape `shape`.
@@ -65,7 +69,7 @@ def annealed_langevin(score_fn, shape, sigmas, steps_per_sigma=100, step_size=2e
     if sigmas.size == 0 or np.any(sigmas <= 0):
         raise ValueError(f"`sigmas` must be positive. Received: sigmas={sigmas!r}")
     generator = keras.random.SeedGenerator(seed)
-    x = _initial(shape, value_range, float(sigmas[0]), generator, x_init)
+    x = _initial(shape, value_range, float(sigmas[0]), generator, x_init, init_mean)
     n = shape[0]
     for sigma in sigmas:
         alpha = step_size * float(sigma / sigmas[-1]) ** 2

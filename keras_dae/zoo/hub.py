@@ -91,19 +91,20 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
         raise TypeError(f"`name_or_path` must be a string or a path. Received: name_or_path={name_or_path!r}")
     source = os.fspath(name_or_path)
     entries = registry.list_models()
-    task = None
+    task = entry = None
     if isinstance(name_or_path, str) and source.startswith("hf://"):
         repo_id, rev = _parse_hf(source, revision, "name_or_path")
         folder, commit = _download(repo_id, rev, cache_dir, token)
-        for entry in registry.entries():
-            if entry.hf_repo == repo_id:
-                task = entry.task
+        for candidate in registry.entries():
+            if candidate.hf_repo == repo_id:
+                entry, task = candidate, candidate.task
                 if entry.revision == commit:
                     _verify(read_bytes(os.path.join(folder, entry.weights_file)), entry, f"hf://{repo_id}@{commit}")
         model = _load_model(folder, compile)
     elif isinstance(name_or_path, str) and source in entries:
-        task = registry.get(source).task
-        model = _load_entry(registry.get(source), revision, compile, cache_dir, token)
+        entry = registry.get(source)
+        task = entry.task
+        model = _load_entry(entry, revision, compile, cache_dir, token)
     elif os.path.exists(source):
         if revision is not None:
             raise ValueError(
@@ -118,6 +119,8 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
         model = _load_model(source, compile)
     else:
         raise _unknown(source)
+    if entry is not None and entry.sampling is not None and hasattr(model, "sampling"):
+        model.sampling = dict(entry.sampling)  # the sampler settings chosen for this entry
     if part is not None:
         if not hasattr(model, part):
             raise ValueError(

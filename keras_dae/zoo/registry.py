@@ -47,6 +47,8 @@ class ModelEntry:
         description: one paragraph for listings and the model card.
         recipe: the training recipe, a path under `zoo/` or a short summary.
         task: what the model is for (e.g. `"denoising"`, `"inpainting"`).
+        sampling: the settings of the model's `sample`, chosen on validation data, or None
+            (`keras_dae.load` sets them as `model.sampling`).
     """
 
     name: str
@@ -66,6 +68,7 @@ class ModelEntry:
     description: str = ""
     recipe: str = ""
     task: str = "denoising"
+    sampling: types.MappingProxyType | None = dataclasses.field(default=None, hash=False)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
@@ -102,12 +105,17 @@ class ModelEntry:
         object.__setattr__(self, "value_range", (low, high))
         metrics = {str(k): float(v) for k, v in dict(self.metrics).items()}
         object.__setattr__(self, "metrics", types.MappingProxyType(metrics))
+        if self.sampling is not None:
+            if not hasattr(self.sampling, "items"):
+                raise ValueError(f"`sampling` must be a dict or None. Received: sampling={self.sampling!r}")
+            object.__setattr__(self, "sampling", types.MappingProxyType(dict(self.sampling)))
 
     def to_dict(self):
         """The entry as JSON-ready data (the form of `registry.json`)."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["value_range"] = list(self.value_range)
         data["metrics"] = dict(self.metrics)
+        data["sampling"] = None if self.sampling is None else dict(self.sampling)
         return data
 
     @classmethod
