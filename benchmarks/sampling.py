@@ -13,14 +13,18 @@ trained on); each finished setting is saved at once, so a stopped run resumes.
 the same space: the validation digits themselves (the floor) and the walkback/GSN chain of
 `dae-mnist-saltpepper` (the classic). It writes `benchmarks/results/sampling/final.{json,md}` (and its table into docs/sampling.md and the
 README),
-the 64-sample figure `docs/samples_mnist.png`, and with `--register` the chosen settings and
-`fid_zoo_classifier@10k` into the registry entry of `unet-mnist-gauss`.
+the 64-sample figure `docs/samples_mnist.png` (the Langevin samples are kept per batch of
+500 as 8-bit images in `partial-<setting>/` until the row is written, so a stopped run
+resumes: commit that folder to continue on another machine), and with `--register` the chosen settings and
+`fid_zoo_classifier@10k` into the registry entry of `unet-mnist-gauss` (`register` does
+only that, from the saved results).
 Distances depend on the number of samples: compare only rows of the same `n`.
 """
 
 import argparse
 import json
 import pathlib
+import shutil
 import sys
 import time
 
@@ -62,13 +66,34 @@ def digits():
     return x_train[:-10_000], x_train[-10_000:], x_test
 
 
-def draw(model, n, seed, batch=500, **kwargs):
-    """`n` samples in batches (memory), each batch with its own seed; clipped to [0, 1]."""
-    out = [model.sample(min(batch, n - i), seed=seed + i // batch, **kwargs) for i in range(0, n, batch)]
+def draw(model, n, seed, batch=500, cache=None, **kwargs):
+    """`n` samples in batches (memory), each batch with its own seed; clipped to [0, 1].
+
+    With `cache` (a folder), each finished batch is kept there as 8-bit images (as a saved
+    image file would hold them) and read back instead of drawn again, so a stopped run
+    resumes; the samples are then returned as those 8-bit values."""
+    out = []
+    for i in range(0, n, batch):
+        path = None if cache is None else pathlib.Path(cache) / f"seed{seed + i // batch}_n{min(batch, n - i)}.npz"
+        if path is not None and path.exists():
+            out.append(np.load(path)["x"].astype("float32") / 255.0)
+            continue
+        x = np.clip(model.sample(min(batch, n - i), seed=seed + i // batch, **kwargs), 0.0, 1.0)
+        if path is not None:
+            from keras_dae.utils import atomic_write
+
+            x = np.round(x * 255.0).astype("uint8")
+            atomic_write(path, lambda f, x=x: np.savez_compressed(f, x=x))
+            x = x.astype("float32") / 255.0
+            print(f"batch {i // batch + 1}/{-(-n // batch)} kept in {path.parent.name}/", flush=True)
+        out.append(x)
     return np.clip(np.concatenate(out), 0.0, 1.0)
 
 
 def measure(quality, samples, reference_features, seconds=None):
+    """The distance and class histogram of `samples`, rounded to 8 bits first, as the MNIST
+    digits they are compared with are (and as a saved image would be)."""
+    samples = np.round(np.clip(samples, 0.0, 1.0) * 255.0) / 255.0
     row = {"n": len(samples),
            "fid": round(quality.frechet_distance(quality.features(samples), reference_features), 3),
            "class_histogram": [round(float(v), 4) for v in quality.class_histogram(samples)]}
@@ -109,8 +134,29 @@ def choose(args):
             "evaluations": setting[0] * setting[1] + 1}
         write_json(path, results)
         print(key(setting), results["rows"][key(setting)], flush=True)
+    write_choice(results)
     best = min(results["rows"], key=lambda k: results["rows"][k]["fid"])
     print("lowest validation distance:", best, results["rows"][best]["fid"])
+
+
+def write_choice(results):
+    """`choose.md` and the `sampling-choice` block of docs/sampling.md from `choose.json`."""
+    from keras_dae.utils import replace_block
+
+    floor = results["floor"]
+    lines = [f"{floor['n']:,} samples per setting against {results['reference']}; "
+             f"{results['backend']} backend; σ from 1.0 down to 0.01, a last denoising step.", "",
+             "| setting | start | distance | share of each class 0–9 |", "|---|---|---|---|",
+             f"| {floor['what']} (the floor) | | {floor['fid']:.2f} | "
+             + " ".join(f"{v:.2f}" for v in floor["class_histogram"]) + " |"]
+    for name, row in results["rows"].items():
+        setting, start = (name.split(",init_mean=") + ["uniform (NCSN)"])[:2]
+        start = start if start == "uniform (NCSN)" else f"N({start}, 1)"
+        lines.append(f"| {setting.replace(',', ', ')} | {start} | {row['fid']:.2f} | "
+                     + " ".join(f"{v:.2f}" for v in row["class_histogram"]) + " |")
+    text = "\n".join(lines) + "\n"
+    (OUT / "choose.md").write_text(text)
+    replace_block(ROOT / "docs" / "sampling.md", "sampling-choice", text, missing_ok=True)
 
 
 def chosen_setting(args):
@@ -125,7 +171,6 @@ def chosen_setting(args):
 def final(args):
     import keras
     import keras_dae
-    from keras_dae.utils import write_results
     from keras_dae.evaluation.sample_quality import SampleQuality
 
     quality = SampleQuality.from_zoo()
@@ -148,13 +193,13 @@ def final(args):
     model = keras_dae.load(MODEL)
     chosen = settings_of(setting)
     model.sampling = chosen
-    s = draw(model, args.n, args.seed)
+    s = draw(model, args.n, args.seed, cache=OUT / f"partial-{key(setting)}")
     results["rows"][MODEL] = measure(quality, s, ref, time.perf_counter() - start) | {
         "sampler": key(setting), "evaluations": setting[0] * setting[1] + 1, "settings": chosen}
-    write_results(OUT / "final", results, table(results), tag="sampling-table",
-                  quoted_in=(ROOT / "docs" / "sampling.md", ROOT / "README.md"))
+    write_final(results)
     figure(s[:64], ROOT / "docs" / "samples_mnist.png")
     print(table(results))
+    shutil.rmtree(OUT / f"partial-{key(setting)}", ignore_errors=True)  # the row is final
     if args.register:
         register(results["rows"][MODEL]["fid"], chosen)
 
@@ -165,6 +210,18 @@ def figure(samples, path):
 
     rows = [samples[i:i + 8] for i in range(0, len(samples), 8)]
     plotting.save_image_atomic(plotting.image_grid(rows, scale=2, label_width=0), path)
+
+
+def write_final(results):
+    from keras_dae.utils import write_results
+
+    text = table(results)
+    if MODEL not in results["rows"]:
+        kept = sorted(OUT.glob("partial-*/*.npz"))
+        text += (f"\n`{MODEL}`'s 10,000 Langevin samples are still being drawn ({len(kept)} of 20 "
+                 "batches of 500 kept; `python benchmarks/sampling.py final` resumes).\n")
+    write_results(OUT / "final", results, text, tag="sampling-table",
+                  quoted_in=(ROOT / "docs" / "sampling.md", ROOT / "README.md"))
 
 
 def table(results):
@@ -187,7 +244,8 @@ def register(fid, chosen):
     path = ROOT / "keras_dae" / "weights" / "registry.json"
     data = json.loads(path.read_text())
     entry = next(e for e in data["entries"] if e["name"] == MODEL)
-    entry["metrics"]["fid_zoo_classifier@10k"] = fid
+    if fid is not None:
+        entry["metrics"]["fid_zoo_classifier@10k"] = fid
     entry["sampling"] = chosen
     registry.ModelEntry.from_dict(entry)  # still a valid entry
     atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
@@ -196,7 +254,9 @@ def register(fid, chosen):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("stage", choices=("choose", "final"))
+    parser.add_argument("stage", choices=("choose", "final", "register", "tables"),
+                        help="register: write the chosen settings (and final.json's figure, once "
+                        "measured) into the registry; tables: rewrite the markdown from the results")
     parser.add_argument("--n", type=int, default=None, help="samples (choose: 1,000; final: 10,000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--setting", help="final: 'levels,steps_per_sigma,step_size[,init_mean]' "
@@ -204,6 +264,14 @@ def main(argv=None):
     parser.add_argument("--register", action="store_true", help="final: write the registry entry")
     args = parser.parse_args(argv)
     args.n = args.n or (1000 if args.stage == "choose" else 10_000)
+    if args.stage == "tables":  # the markdown again, from the saved results
+        write_choice(json.loads((OUT / "choose.json").read_text()))
+        if (OUT / "final.json").exists():
+            write_final(json.loads((OUT / "final.json").read_text()))
+        return None
+    if args.stage == "register":  # the chosen settings, and the test figure once measured
+        row = json.loads((OUT / "final.json").read_text())["rows"].get(MODEL)
+        return register(row["fid"], row["settings"]) if row else register(None, settings_of(chosen_setting(args)))
     (choose if args.stage == "choose" else final)(args)
 
 

@@ -248,7 +248,7 @@ def test_a_sigma_conditioned_gaussian_denoiser_samples_by_langevin_with_its_sett
     score = lambda x, s: model._score_batch(to_numpy(x), s)  # noqa: E731
     direct = sampling.annealed_langevin(score, (3, 8, 8, 1), model.default_sigmas(), steps_per_sigma=2,
                                         step_size=1e-3, seed=1)
-    np.testing.assert_allclose(out, direct, atol=1e-6)
+    np.testing.assert_allclose(out, np.clip(direct, 0.0, 1.0), atol=1e-6)  # in the value range
     assert not np.allclose(out, model.sample(3, seed=1, sampler="walkback"))
     np.testing.assert_allclose(out, model.sample(3, seed=1, steps=6, sampler="langevin"), atol=1e-6)
     # the settings travel with the model
@@ -273,3 +273,8 @@ def test_sampling_settings_and_sampler_refusals():
         blind.sample(2, steps=2, sampler="langevin")
     samples, chain = blind.sample(2, steps=3, return_chain=True)  # walkback, as before
     assert chain.shape == (3, 2, 8, 8, 1)
+    any_size = models.ResidualDAE(networks.conv_dae((None, None, 1), filters=(4,), sigma_conditioning="film",
+                                                    embedding_dim=8), layers.AdditiveGaussian(sigma_range=(0.05, 0.5)))
+    with pytest.raises(ValueError, match="pass `x_init`"):
+        any_size.sample(2, steps=2)
+    assert any_size.sample(2, steps=2, x_init=np.zeros((2, 6, 10, 1), "float32")).shape == (2, 6, 10, 1)

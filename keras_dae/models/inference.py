@@ -304,7 +304,8 @@ class InferenceMixin:
                 Langevin settings (see `annealed_langevin`), overriding `model.sampling`.
 
         Returns:
-            A float32 array `(n, *example_shape)` (and the chain `(steps, n, ...)`).
+            A float32 array `(n, *example_shape)` (and the chain `(steps, n, ...)`); Langevin
+            samples are clipped to the value range.
         """
         _check_count("n", n)
         if steps is not None:
@@ -313,7 +314,12 @@ class InferenceMixin:
         sampler = sampler or settings.get("sampler") or ("langevin" if self.samples_by_langevin else "walkback")
         if sampler not in SAMPLERS:
             raise ValueError(f"`sampler` must be one of {SAMPLERS}. Received: sampler={sampler!r}")
-        shape = (n,) + self.example_shape
+        if x_init is None and None in self.example_shape:
+            raise ValueError(
+                f"{self.name} takes images of any size {self.example_shape}: pass `x_init`, "
+                "`n` starting images of the size wanted, to sample from it."
+            )
+        shape = (n,) + (self.example_shape if x_init is None else np.shape(x_init)[1:])
         value_range = self.value_range or (-1.0, 1.0)
         if sampler == "walkback":
             denoise = lambda v, s: self.predict_on_batch([v, s] if self.conditioned else v)  # noqa: E731
@@ -334,13 +340,14 @@ class InferenceMixin:
         if steps_per_sigma is None:
             steps_per_sigma = settings["steps_per_sigma"] if steps is None else max(1, int(steps) // len(sigmas))
         score = lambda x, s: self._score_batch(ops.convert_to_numpy(x), s)  # noqa: E731
-        return sampling.annealed_langevin(
+        x = sampling.annealed_langevin(
             score, shape, sigmas, steps_per_sigma=steps_per_sigma,
             step_size=settings["step_size"] if step_size is None else step_size, seed=seed,
             x_init=x_init, value_range=value_range,
             denoise_final=settings["denoise_final"] if denoise_final is None else denoise_final,
             init_mean=settings.get("init_mean") if init_mean is None else init_mean,
         )
+        return x if self.value_range is None else np.clip(x, *self.value_range)
 
 
 SAMPLERS = ("langevin", "walkback")
