@@ -102,6 +102,36 @@ def test_classical_rows_are_cached(tmp_path, monkeypatch):
         evaluation.evaluate(None, **dict(kwargs, num_images=21))
 
 
+class Scaled:
+    """A denoiser with one Keras weight, counting its calls."""
+
+    name = "scaled (test)"
+
+    def __init__(self, factor):
+        self.factor = keras.Variable(factor)
+        self.weights, self.calls = [self.factor], 0
+
+    def denoise(self, x, sigma):
+        self.calls += 1
+        return x * keras.ops.convert_to_numpy(self.factor)
+
+
+def test_model_rows_are_cached_by_weights_only_when_asked(tmp_path):
+    kwargs = dict(dataset="mnist", sigmas=(0.2,), num_images=20, baselines=(), verbose=False)
+    model = Scaled(0.9)
+    first = evaluation.evaluate(model, cache_model_rows=True, **kwargs)
+    assert model.calls == 1 and len(os.listdir(tmp_path / "cache")) == 1
+    assert evaluation.evaluate(model, cache_model_rows=True, **kwargs).rows == first.rows
+    assert model.calls == 1  # read back, not recomputed
+    model.factor.assign(0.8)  # other weights: measured again
+    changed = evaluation.evaluate(model, cache_model_rows=True, **kwargs)
+    assert model.calls == 2 and changed.rows[-1] != first.rows[-1]
+    evaluation.evaluate(model, **kwargs)  # off by default
+    assert model.calls == 3 and len(os.listdir(tmp_path / "cache")) == 2
+    evaluation.evaluate(Identity(), cache_model_rows=True, **kwargs)  # no weights: never cached
+    assert len(os.listdir(tmp_path / "cache")) == 2
+
+
 def test_bm3d_subset_is_stated():
     pytest.importorskip("bm3d")
     result = evaluation.evaluate(None, "mnist", sigmas=(0.3,), num_images=6, bm3d_images=2,

@@ -5,6 +5,7 @@ for Gaussian denoising, `keras_dae.evaluation.inpainting` for inpainting)."""
 import hashlib
 import json
 import os
+import re
 
 import numpy as np
 
@@ -29,13 +30,30 @@ def cached(directory, key, compute):
     if directory is None:
         return compute()
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    path = os.path.join(directory, f"{key['dataset']}-{key['method']}-{digest}.json")
+    method = re.sub(r"[^A-Za-z0-9_.-]+", "_", key["method"]).strip("_")
+    path = os.path.join(directory, f"{key['dataset']}-{method}-{digest}.json")
     if os.path.isfile(path):
         with open(path) as f:
             return json.load(f)
     row = compute()
     atomic_write(path, json.dumps(row, default=float))
     return row
+
+
+def weights_fingerprint(model):
+    """SHA-256 (hex) of a model's weights, in order, with the kind of wrapper around it
+    (`Blind`, `PerChannel`): what identifies its rows in the cache. None for an object
+    without Keras weights (a plain function), whose rows are never cached."""
+    inner = getattr(model, "model", model)
+    weights = getattr(inner, "weights", None)
+    if not weights:
+        return None
+    import keras
+
+    digest = hashlib.sha256(type(model).__name__.encode())
+    for w in weights:
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(w)).tobytes())
+    return digest.hexdigest()
 
 
 def load_eval_images(dataset, split="test", num_images=None):

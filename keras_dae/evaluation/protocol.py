@@ -40,7 +40,7 @@ import numpy as np
 from keras_dae import datasets
 from keras_dae.evaluation import baselines as baselines_lib
 from keras_dae.evaluation.common import (COLOR, KERAS_SETS, add_gaussian_noise, apply, cache_dir, cached,
-                                         load_eval_images, resolve, row)
+                                         load_eval_images, resolve, row, weights_fingerprint)
 from keras_dae.evaluation.results import EvaluationResult, published_table, versions
 
 PROTOCOL_VERSION = 1
@@ -66,7 +66,8 @@ def _validation_images(dataset, num):
 
 def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=(0.1, 0.3, 0.5),
              seed=0, num_images=None, baselines=DEFAULT_BASELINES, split="test",
-             bm3d_images=1000, val_images=200, batch_size=256, use_cache=True, verbose=True):
+             bm3d_images=1000, val_images=200, batch_size=256, use_cache=True, verbose=True,
+             cache_model_rows=False):
     """Evaluates a denoiser against the noisy input and classical denoisers (see module doc).
 
     Args:
@@ -85,6 +86,11 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
         batch_size: batch size for the model.
         use_cache: read and write cached classical rows.
         verbose: print progress and the final table.
+        cache_model_rows: also cache the model's rows, keyed by the SHA-256 of its weights
+            (`weights_fingerprint`), the protocol, the data and the keras-dae version, so that
+            a long measurement stopped midway resumes (a zoo export's, across sessions with
+            `$KERAS_DAE_CACHE` in the checkpoint folder). Off by default: a change to the
+            code of `denoise` within one version would not show.
 
     Returns:
         An `EvaluationResult`.
@@ -124,11 +130,18 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
         rows.append(row("noisy", cond, clean, noisy, max_val, clip=False))
         log(f"{cond}: noisy input {rows[-1]['metrics']['psnr']:.2f} dB")
         if model is not None:
-            start = time.perf_counter()
-            out = apply(lambda b: model.denoise(b, sigma=sigma / max_val), noisy, max_val,
-                         batch_size)
-            rows.append(row(model_label, cond, clean, out, max_val,
-                             seconds=time.perf_counter() - start))
+            def run_model(noisy=noisy, sigma=sigma, cond=cond):
+                start = time.perf_counter()
+                out = apply(lambda b: model.denoise(b, sigma=sigma / max_val), noisy, max_val, batch_size)
+                return row(model_label, cond, clean, out, max_val, seconds=time.perf_counter() - start)
+
+            import keras
+
+            fingerprint = weights_fingerprint(model) if cache_model_rows else None
+            key = {"protocol": PROTOCOL_VERSION, "dataset": dataset, "split": split, "sigma": sigma,
+                   "seed": seed, "num_images": len(clean), "method": model_label, "weights": fingerprint,
+                   "keras_dae": versions().get("keras-dae"), "backend": keras.backend.backend()}
+            rows.append(cached(directory if fingerprint else None, key, run_model))
             log(f"{cond}: {model_label} {rows[-1]['metrics']['psnr']:.2f} dB")
         for name in baselines:
             n = min(len(clean), bm3d_images) if name == "bm3d" else len(clean)

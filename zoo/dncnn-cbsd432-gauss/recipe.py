@@ -118,7 +118,10 @@ def evaluate(model, num_images=None):
     metrics, tables = {}, []
     gray = evaluation.PerChannel(keras_dae.load(SOURCE, compile=False))
     for dataset in TEST_SETS:
-        run = dict(sigmas=SIGMAS, seed=EVAL_SEED, num_images=num_images, batch_size=1, verbose=False)
+        # cache_model_rows: a stopped measurement resumes (run the export with $KERAS_DAE_CACHE
+        # in zoo/dncnn-cbsd432-gauss/checkpoint/eval-cache to carry it across sessions).
+        run = dict(sigmas=SIGMAS, seed=EVAL_SEED, num_images=num_images, batch_size=1, verbose=False,
+                   cache_model_rows=True)
         first = dataset == TEST_SETS[0]
         given = evaluation.evaluate(model, dataset, baselines=("bm3d",) if first else (),
                                     bm3d_images=CBM3D_IMAGES, val_images=CBM3D_VAL_IMAGES, **run)
