@@ -76,7 +76,7 @@ def draw(model, n, seed, batch=500, cache=None, **kwargs):
     for i in range(0, n, batch):
         path = None if cache is None else pathlib.Path(cache) / f"seed{seed + i // batch}_n{min(batch, n - i)}.npz"
         if path is not None and path.exists():
-            out.append(np.load(path)["x"].astype("float32") / 255.0)
+            out.append(np.load(path, allow_pickle=False)["x"].astype("float32") / 255.0)
             continue
         x = np.clip(model.sample(min(batch, n - i), seed=seed + i // batch, **kwargs), 0.0, 1.0)
         if path is not None:
