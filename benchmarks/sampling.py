@@ -72,22 +72,23 @@ def draw(model, n, seed, batch=500, cache=None, **kwargs):
     With `cache` (a folder), each finished batch is kept there as 8-bit images (as a saved
     image file would hold them) and read back instead of drawn again, so a stopped run
     resumes; the samples are then returned as those 8-bit values."""
+    from keras_dae.utils import atomic_write
+
     out = []
-    for i in range(0, n, batch):
-        path = None if cache is None else pathlib.Path(cache) / f"seed{seed + i // batch}_n{min(batch, n - i)}.npz"
+    for first in range(0, n, batch):
+        size, batch_seed = min(batch, n - first), seed + first // batch
+        path = None if cache is None else pathlib.Path(cache) / f"seed{batch_seed}_n{size}.npz"
         if path is not None and path.exists():
             out.append(np.load(path, allow_pickle=False)["x"].astype("float32") / 255.0)
             continue
-        x = np.clip(model.sample(min(batch, n - i), seed=seed + i // batch, **kwargs), 0.0, 1.0)
+        x = np.clip(model.sample(size, seed=batch_seed, **kwargs), 0.0, 1.0)
         if path is not None:
-            from keras_dae.utils import atomic_write
-
             x = np.round(x * 255.0).astype("uint8")
             atomic_write(path, lambda f, x=x: np.savez_compressed(f, x=x))
             x = x.astype("float32") / 255.0
-            print(f"batch {i // batch + 1}/{-(-n // batch)} kept in {path.parent.name}/", flush=True)
+            print(f"batch {first // batch + 1}/{-(-n // batch)} kept in {path.parent.name}/", flush=True)
         out.append(x)
-    return np.clip(np.concatenate(out), 0.0, 1.0)
+    return np.concatenate(out)
 
 
 def measure(quality, samples, reference_features, seconds=None):
@@ -105,7 +106,6 @@ def measure(quality, samples, reference_features, seconds=None):
 def write_json(path, data):
     from keras_dae.utils import atomic_write
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, json.dumps(data, indent=1) + "\n")
 
 

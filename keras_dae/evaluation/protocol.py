@@ -121,6 +121,11 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
     model, model_label = resolve(model_or_name) if model_or_name is not None else (None, None)
     directory = cache_dir() if use_cache else None
     fitted = {}
+    fingerprint = backend = None  # what identifies the model's rows in the cache, when cached
+    if model is not None and cache_model_rows:
+        import keras
+
+        fingerprint, backend = weights_fingerprint(model), keras.backend.backend()
     val = _validation_images(dataset, val_images) if baselines else None
     val_scale = 255.0 if isinstance(val, list) else 1.0
     rows = []
@@ -135,12 +140,9 @@ def evaluate(model_or_name=None, dataset="mnist", corruption="gaussian", sigmas=
                 out = apply(lambda b: model.denoise(b, sigma=sigma / max_val), noisy, max_val, batch_size)
                 return row(model_label, cond, clean, out, max_val, seconds=time.perf_counter() - start)
 
-            import keras
-
-            fingerprint = weights_fingerprint(model) if cache_model_rows else None
             key = {"protocol": PROTOCOL_VERSION, "dataset": dataset, "split": split, "sigma": sigma,
                    "seed": seed, "num_images": len(clean), "method": model_label, "weights": fingerprint,
-                   "keras_dae": versions().get("keras-dae"), "backend": keras.backend.backend()}
+                   "keras_dae": versions().get("keras-dae"), "backend": backend}
             rows.append(cached(directory if fingerprint else None, key, run_model))
             log(f"{cond}: {model_label} {rows[-1]['metrics']['psnr']:.2f} dB")
         for name in baselines:

@@ -95,8 +95,7 @@ class SampleQuality:
 
     def class_histogram(self, x):
         """The fraction of images `x` the classifier puts in each of its classes, summing to 1."""
-        logits = self._map(self.classifier.predict_on_batch, x)
-        counts = np.bincount(logits.argmax(-1), minlength=logits.shape[-1])
+        counts = np.bincount(self.predict_classes(x), minlength=self.classifier.outputs[0].shape[-1])
         return counts / counts.sum()
 
     def frechet_distance(self, features_a, features_b):

@@ -91,19 +91,18 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
         raise TypeError(f"`name_or_path` must be a string or a path. Received: name_or_path={name_or_path!r}")
     source = os.fspath(name_or_path)
     entries = registry.list_models()
-    task = entry = None
+    entry = None  # the registry entry behind the source, if any
     if isinstance(name_or_path, str) and source.startswith("hf://"):
         repo_id, rev = _parse_hf(source, revision, "name_or_path")
         folder, commit = _download(repo_id, rev, cache_dir, token)
         for candidate in registry.entries():
             if candidate.hf_repo == repo_id:
-                entry, task = candidate, candidate.task
+                entry = candidate
                 if entry.revision == commit:
                     _verify(read_bytes(os.path.join(folder, entry.weights_file)), entry, f"hf://{repo_id}@{commit}")
         model = _load_model(folder, compile)
     elif isinstance(name_or_path, str) and source in entries:
         entry = registry.get(source)
-        task = entry.task
         model = _load_entry(entry, revision, compile, cache_dir, token)
     elif os.path.exists(source):
         if revision is not None:
@@ -129,7 +128,7 @@ def load(name_or_path, revision=None, part=None, compile=True, cache_dir=None, t
             )
         return getattr(model, part)
     if compile and not getattr(model, "compiled", False):
-        _compile_defaults(model, task)
+        _compile_defaults(model, entry.task if entry else None)
     return model
 
 
