@@ -18,6 +18,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+PARTIAL = ROOT / "benchmarks/results/restoration/partial"
 CANDIDATES = {"deblur": (8, 16), "sr": (16, 24), "inpaint": (24, 48)}
 VALIDATION_TASKS = {"deblur": ("deblur-2.55", "deblur-7.65"), "sr": ("sr-2", "sr-4"),
                     "inpaint": ("inpaint-50", "inpaint-80")}
@@ -71,6 +72,9 @@ def main(argv=None):
     p.add_argument("--crop", type=int, default=192)
     p.add_argument("--num-images", type=int, default=None)
     p.add_argument("--tasks", nargs="*", default=None)
+    p.add_argument("--cache", default=str(PARTIAL),
+                   help="where rows are saved case by case, so a stopped run resumes (committed; "
+                        "removed once the table is final)")
     args = parser.parse_args(argv)
     if args.command == "choose-iterations":
         choose_iterations(args.model, args.num_images, kinds=args.kinds, out=args.out)
@@ -78,7 +82,7 @@ def main(argv=None):
     from keras_dae.evaluation import restoration as protocol
 
     result = protocol.evaluate_restoration(args.model, args.dataset, tasks=args.tasks or protocol.TASKS,
-                                           crop=args.crop, num_images=args.num_images)
+                                           crop=args.crop, num_images=args.num_images, cache=args.cache)
     print(result.to_markdown())
     for path in result.save(ROOT / "benchmarks/results/restoration", f"{args.dataset}-{args.model}"):
         print(f"wrote {path}")

@@ -171,3 +171,25 @@ if __name__ == "__main__" and "--write-golden" in sys.argv:
     outputs = _restored(keras_dae.load(PRIOR))
     atomic_write(GOLDEN, lambda f: np.savez(f, **{k: v.astype("float32") for k, v in outputs.items()}))
     print(f"wrote {GOLDEN}")
+
+
+def test_a_stopped_measurement_resumes_from_its_cache(tmp_path):
+    from keras_dae.evaluation.restoration import _measured_row
+
+    key = {"dataset": "set12", "task": "deblur-2.55", "method": "m", "weights": "ab"}
+    calls = []
+
+    def psnr_of_case(i):
+        calls.append(i)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # stopped while the fourth case runs
+        return 20.0 + i
+
+    with pytest.raises(KeyboardInterrupt):
+        _measured_row("m", "deblur-2.55", {}, 6, psnr_of_case, tmp_path, key)
+    row = _measured_row("m", "deblur-2.55", {}, 6, psnr_of_case, tmp_path, key)
+    assert calls == [0, 1, 2, 3, 3, 4, 5]  # the three saved cases are not recomputed
+    assert row["per_image"]["psnr"] == [20.0, 21.0, 22.0, 23.0, 24.0, 25.0] and row["metrics"]["psnr"] == 22.5
+    assert not list(tmp_path.glob(".*tmp*"))  # nothing half-written left behind
+    other = _measured_row("m", "deblur-2.55", {}, 6, lambda i: 0.0, tmp_path, {**key, "weights": "cd"})
+    assert other["metrics"]["psnr"] == 0.0  # other weights: other rows

@@ -20,15 +20,18 @@ Images: the central `crop`×`crop` window of each image of the set on the [0, 1]
 with peak 1 per image, averaged (over images and kernels).
 """
 
+import hashlib
+import json
 import os
 import time
 
 import numpy as np
 
 from keras_dae import datasets
-from keras_dae.evaluation.common import resolve
+from keras_dae.evaluation.common import resolve, weights_fingerprint
 from keras_dae.evaluation.results import EvaluationResult, versions
 from keras_dae.metrics import psnr_numpy
+from keras_dae.utils import atomic_write
 
 PROTOCOL_VERSION = 1
 TASKS = ("deblur-2.55", "deblur-7.65", "sr-2", "sr-4", "inpaint-50", "inpaint-80")
@@ -142,7 +145,8 @@ def border(task):
 
 
 def evaluate_restoration(model_or_name, dataset="bsd68", tasks=TASKS, crop=192, num_images=None,
-                         iterations=None, seed=0, classical_rows=True, color_mode=None, verbose=True):
+                         iterations=None, seed=0, classical_rows=True, color_mode=None, verbose=True,
+                         cache=None):
     """The restoration table of a σ-conditioned model as the prior, beside the classical method.
 
     Args:
@@ -158,6 +162,9 @@ def evaluate_restoration(model_or_name, dataset="bsd68", tasks=TASKS, crop=192, 
         classical_rows: also measure the classical method of each task.
         color_mode: `"grayscale"` or `"rgb"` (default: rgb for `cbsd68`, `kodak24`,
             `mcmaster`, `cbsd432`, else grayscale).
+        cache: a folder where each row's per-case PSNRs are saved as they are computed
+            (keyed by the model's weights, the task, the images and the settings), so a
+            stopped measurement resumes where it stopped (default: none).
 
     Returns:
         An `EvaluationResult` with one row per method and task (`condition` = the task).
@@ -169,28 +176,57 @@ def evaluate_restoration(model_or_name, dataset="bsd68", tasks=TASKS, crop=192, 
     images = datasets.load_image_folder(dataset, color_mode="rgb" if rgb else "grayscale", num_images=num_images)
     clean = center_crops(images, crop)
     iterations = {**ITERATIONS, **(iterations or {})}
+    fingerprint = weights_fingerprint(model)
+    settings = {"dataset": dataset, "crop": crop, "num_images": len(clean), "seed": seed,
+                "rgb": rgb, "protocol_version": PROTOCOL_VERSION}
     rows = []
     for task in tasks:
         kind, _ = parse_task(task)
         cases = degrade(task, clean, seed)
         per_case = len(cases) // len(clean)
         targets = [clean[i // per_case] for i in range(len(cases))]
-        start = time.perf_counter()
-        ours = [_psnr(x, restore(y, op, noise, model, iterations=iterations[kind]), border(task))
-                for (y, op, noise), x in zip(cases, targets)]
-        rows.append(_row(label, task, ours, time.perf_counter() - start, {"iterations": iterations[kind]}))
+
+        def ours(i):
+            y, op, noise = cases[i]
+            return _psnr(targets[i], restore(y, op, noise, model, iterations=iterations[kind]), border(task))
+
+        def theirs(i):
+            y, op, _ = cases[i]
+            return _psnr(targets[i], classical(task, y, op, targets[i]), border(task))
+
+        params = {"iterations": iterations[kind]}
+        key = {**settings, "task": task, "method": label, "weights": fingerprint, **params}
+        rows.append(_measured_row(label, task, params, len(cases), ours,
+                                  cache if fingerprint else None, key))
         if classical_rows:
-            start = time.perf_counter()
-            theirs = [_psnr(x, classical(task, y, op, x), border(task)) for (y, op, _), x in zip(cases, targets)]
-            rows.append(_row(CLASSICAL[kind], task, theirs, time.perf_counter() - start, {}))
+            key = {**settings, "task": task, "method": CLASSICAL[kind]}
+            rows.append(_measured_row(CLASSICAL[kind], task, {}, len(cases), theirs, cache, key))
         if verbose:
-            print(f"{task}: " + ", ".join(f"{r['method']} {r['metrics']['psnr']:.2f}" for r in rows[-2:]), flush=True)
+            print(f"{task}: " + ", ".join(f"{r['method']} {r['metrics']['psnr']:.2f}"
+                                          for r in rows[-1 - classical_rows:]), flush=True)
     meta = {"protocol": "restoration", "protocol_version": PROTOCOL_VERSION, "dataset": dataset,
             "crop": crop, "num_images": len(clean), "seed": seed, "versions": versions()}
     return EvaluationResult(rows, meta)
 
 
-def _row(method, task, values, seconds, params):
-    return {"method": method, "condition": task, "metrics": {"psnr": float(np.mean(values))},
-            "num_images": len(values), "params": params, "seconds": seconds,
-            "per_image": {"psnr": np.round(values, 5).tolist()}}
+def _measured_row(method, task, params, num_cases, psnr_of_case, cache, key):
+    """The row of one method on one task: PSNR of every case, in order, computed by
+    `psnr_of_case(i)`; with a `cache` folder each value is saved as soon as it is known and a
+    later call with the same `key` starts after the last saved one."""
+    path = None
+    done = {"psnr": [], "seconds": 0.0}
+    if cache is not None:
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+        path = os.path.join(cache, f"{key['dataset']}-{task}-{digest}.json")
+        if os.path.isfile(path):
+            with open(path) as f:
+                done = json.load(f)
+    for i in range(len(done["psnr"]), num_cases):
+        start = time.perf_counter()
+        done["psnr"].append(round(psnr_of_case(i), 5))
+        done["seconds"] += time.perf_counter() - start
+        if path is not None:
+            atomic_write(path, json.dumps({**done, "key": key}))
+    return {"method": method, "condition": task, "metrics": {"psnr": float(np.mean(done["psnr"]))},
+            "num_images": num_cases, "params": params, "seconds": done["seconds"],
+            "per_image": {"psnr": done["psnr"]}}
