@@ -19,7 +19,7 @@ README = ROOT / "README.md"
 ZOO_PAGE = ROOT / "docs" / "zoo.md"
 # The marked block -> the files that hold it. The links (zoo/<name>/README.md) resolve from
 # both: the docs site puts each card at docs/zoo/<name>/README.md (docs/gen_api_pages.py).
-QUOTED_IN = {"zoo-table": (README, ZOO_PAGE), "bsd68-table": (ZOO_PAGE,), "color-table": (ZOO_PAGE,)}
+QUOTED_IN = {"zoo-table": (README, ZOO_PAGE), "bsd68-table": (ZOO_PAGE,), "color-table": (README, ZOO_PAGE)}
 COLOR_SETS = ("cbsd68", "kodak24", "mcmaster")
 
 

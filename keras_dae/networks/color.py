@@ -21,7 +21,8 @@ def opponent_color(gray_network, head=True, name="opponent_color"):
     estimates go back to RGB. With `head`, a 3×3 convolution over the three channels'
     last features (the gray network's layer `"code"`), initialised at zero, adds a
     correction that sees all channels at once: the network starts exactly as the gray
-    network in the opponent space and training teaches it the channels' correlations.
+    network in the opponent space and training teaches it the channels' correlations. The
+    head's input, the three channels' features side by side, is the layer `"code"`.
 
     Args:
         gray_network: a σ-conditioned gray network with inputs `[x (H, W, 1), σ]` and a
@@ -57,6 +58,9 @@ def opponent_color(gray_network, head=True, name="opponent_color"):
     out = ColorMatrix(back, name="noise_to_rgb")(unit_noise)
     if head:
         features = ChannelsToBatch(channels=3, name="features_to_channels")(results[0])
+        # The three channels' features side by side, (H, W, 3·filters): the network's code
+        # (its encoder, `model.encoder`, pools them into one vector per image).
+        features = keras.layers.Identity(name="code")(features)
         correction = Conv2D(3, 3, padding="same", kernel_initializer="zeros", name="cross_channel_head")(features)
         out = keras.layers.Add(name="epsilon")([out, correction])
     return keras.Model([x_in, sigma_in], out, name=name)

@@ -18,6 +18,10 @@ the first run of this recipe, 2026-12-06, since replaced).
 Train (resumable; pauses at an epoch boundary within the budget, the checkpoint goes in
 `zoo/dncnn-cbsd432-gauss/checkpoint/`, the same command continues on another machine):
 `nice keras-dae --backend tensorflow train zoo/dncnn-cbsd432-gauss --budget-minutes 140 --install`
+The installed weights are those of epoch 4 (2026-12-07): the held-out crops had stopped
+moving (averaged weights 33.91 / 31.21 / 27.72 dB after epoch 1, 33.92 / 31.22 / 27.74 after
+epoch 4), so the measurement went first; the run's checkpoint, from which the 40-epoch
+schedule continues, is in the git history (commit 1e87775, `zoo/dncnn-cbsd432-gauss/checkpoint/`).
 (TensorFlow: flat memory; torch's resident memory grew by ~20 MB a step on a DnCNN of this
 size: 2.66 → 3.93 GB over 60 steps, TensorFlow 1.78 GB flat, measured 2026-12-06.)
 """
