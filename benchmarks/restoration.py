@@ -18,13 +18,15 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+LAMBDA = 0.23  # keras_dae.restoration.hqs.LAMBDA, DPIR's
 PARTIAL = ROOT / "benchmarks/results/restoration/partial"
 CANDIDATES = {"deblur": (8, 16), "sr": (16, 24), "inpaint": (24, 48)}
 VALIDATION_TASKS = {"deblur": ("deblur-2.55", "deblur-7.65"), "sr": ("sr-2", "sr-4"),
                     "inpaint": ("inpaint-50", "inpaint-80")}
 
 
-def choose_iterations(model_name, num_images=8, crop=128, kinds=None, out=None):
+def choose_iterations(model_name, num_images=8, crop=128, kinds=None, out=None, tasks=None, candidates=None,
+                      lams=None):
     import numpy as np
 
     from keras_dae import datasets, load
@@ -35,23 +37,28 @@ def choose_iterations(model_name, num_images=8, crop=128, kinds=None, out=None):
     paths = datasets.list_images(datasets.image_set_dir("train400"))[-num_images:]
     clean = protocol.center_crops([datasets.load_image(p) for p in paths], crop)
     lines = [f"validation: last {num_images} train400 images, central {crop}×{crop}, prior {model_name}",
-             "", "| task | fewer iterations | more iterations |", "|---|---|---|"]
+             "", "| task | iterations: PSNR |", "|---|---|"]
     best = {}
     for kind in kinds or CANDIDATES:
-        totals = dict.fromkeys(CANDIDATES[kind], 0.0)
+        counts = tuple(candidates or CANDIDATES[kind])
+        settings = [(n, lam) for n in counts for lam in (lams or [LAMBDA])]
+        totals = dict.fromkeys(settings, 0.0)
         for task in VALIDATION_TASKS[kind]:
+            if tasks and task not in tasks:
+                continue
             cases = protocol.degrade(task, clean, seed=1)
             per = len(cases) // len(clean)
             cells = []
-            for n in CANDIDATES[kind]:
-                values = [protocol._psnr(clean[i // per], restore(y, op, noise, model, iterations=n),
+            for n, lam in settings:
+                values = [protocol._psnr(clean[i // per], restore(y, op, noise, model, iterations=n, lam=lam),
                                          protocol.border(task)) for i, (y, op, noise) in enumerate(cases)]
-                totals[n] += float(np.mean(values))
-                cells.append(f"{n}: {np.mean(values):.3f}")
-            lines.append(f"| {task} | " + " | ".join(cells) + " |")
+                totals[n, lam] += float(np.mean(values))
+                cells.append(f"{n}" + (f" (λ {lam:g})" if lams else "") + f": {np.mean(values):.3f}")
+            lines.append(f"| {task} | " + ", ".join(cells) + " |")
             print(lines[-1], flush=True)
         best[kind] = max(totals, key=totals.get)
-    lines += ["", "chosen: " + ", ".join(f"{k} {v}" for k, v in best.items())]
+    lines += ["", "chosen: " + ", ".join(f"{k} {n}" + (f" (λ {lam:g})" if lams else "")
+                                         for k, (n, lam) in best.items())]
     print(lines[-1])
     if out:
         pathlib.Path(out).write_text("\n".join(lines) + "\n")
@@ -65,6 +72,9 @@ def main(argv=None):
     p.add_argument("--model", default="dncnn-bsd400-gauss")
     p.add_argument("--kinds", nargs="*", default=None)
     p.add_argument("--num-images", type=int, default=8)
+    p.add_argument("--tasks", nargs="*", default=None, help="only these validation tasks, e.g. deblur-7.65")
+    p.add_argument("--candidates", nargs="*", type=int, default=None, help="iteration counts to compare")
+    p.add_argument("--lams", nargs="*", type=float, default=None, help="values of the prior's weight λ to compare")
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/restoration/validation-iterations.md"))
     p = sub.add_parser("table")
     p.add_argument("--model", default="dncnn-bsd400-gauss")
@@ -77,7 +87,8 @@ def main(argv=None):
                         "removed once the table is final)")
     args = parser.parse_args(argv)
     if args.command == "choose-iterations":
-        choose_iterations(args.model, args.num_images, kinds=args.kinds, out=args.out)
+        choose_iterations(args.model, args.num_images, kinds=args.kinds, out=args.out, tasks=args.tasks,
+                          candidates=args.candidates, lams=args.lams)
         return 0
     from keras_dae.evaluation import restoration as protocol
 
