@@ -50,6 +50,13 @@ def key(setting):
         "" if init is None else f",init_mean={init:g}")
 
 
+def describe(setting):
+    """The setting as the tables say it."""
+    levels, steps, eps, init = setting
+    start = "uniform (NCSN)" if init is None else f"N({init:g}, 1)"
+    return f"annealed Langevin, {levels} σ × {steps} steps, ε = {eps:g}, start {start}"
+
+
 def settings_of(setting):
     levels, steps, eps, init = setting
     chosen = {"sampler": "langevin", "sigma_max": 1.0, "sigma_min": 0.01, "levels": levels,
@@ -195,7 +202,7 @@ def final(args):
     model.sampling = chosen
     s = draw(model, args.n, args.seed, cache=OUT / f"partial-{key(setting)}")
     results["rows"][MODEL] = measure(quality, s, ref, time.perf_counter() - start) | {
-        "sampler": key(setting), "evaluations": setting[0] * setting[1] + 1, "settings": chosen}
+        "sampler": describe(setting), "evaluations": setting[0] * setting[1] + 1, "settings": chosen}
     write_final(results)
     figure(s[:64], ROOT / "docs" / "samples_mnist.png")
     print(table(results))
