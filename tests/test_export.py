@@ -39,7 +39,8 @@ def _cases(model, rng):
     """`[(inputs, expected)]`: the serving inputs (x, then σ or the mask) and what the
     model's own API returns for them; two image sizes for a fully convolutional model."""
     if model.example_shape[0] is None:  # photographs: smooth images plus noise, two sizes
-        shapes = [(2, 40, 48, 1), (1, 33, 47, 1)]
+        channels = model.example_shape[-1]  # gray or colour
+        shapes = [(2, 40, 48, channels), (1, 33, 47, channels)]
         clean = [0.5 + 0.3 * np.sin(np.arange(s[1])[None, :, None, None] / 5.0)
                  * np.cos(np.arange(s[2])[None, None, :, None] / 7.0) * np.ones(s) for s in shapes]
     else:

@@ -204,7 +204,11 @@ def decoder_model(network, name="decoder"):
     skip = _maybe_layer(network, "input_skip")
     if skip is not None:
         inputs.append(skip.input[0])
-    return keras.Model(inputs if len(inputs) > 1 else inputs[0], network.outputs[0], name=name)
+    try:
+        return keras.Model(inputs if len(inputs) > 1 else inputs[0], network.outputs[0], name=name)
+    except ValueError as e:  # Keras: "Output ... is not connected to `inputs`"
+        raise ValueError(f"The network {network.name!r} has no decoder: its output is not a function of "
+                         f"its layer 'code' (with the U-Net skips and σ embedding) alone ({e})") from None
 
 
 def groups_for(channels, groups):
