@@ -18,7 +18,6 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-LAMBDA = 0.23  # keras_dae.restoration.hqs.LAMBDA, DPIR's
 PARTIAL = ROOT / "benchmarks/results/restoration/partial"
 CANDIDATES = {"deblur": (8, 16), "sr": (16, 24), "inpaint": (24, 48)}
 VALIDATION_TASKS = {"deblur": ("deblur-2.55", "deblur-7.65"), "sr": ("sr-2", "sr-4"),
@@ -32,6 +31,7 @@ def choose_iterations(model_name, num_images=8, crop=128, kinds=None, out=None, 
     from keras_dae import datasets, load
     from keras_dae.evaluation import restoration as protocol
     from keras_dae.restoration import restore
+    from keras_dae.restoration.hqs import LAMBDA
 
     model = load(model_name)
     paths = datasets.list_images(datasets.image_set_dir("train400"))[-num_images:]

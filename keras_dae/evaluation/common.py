@@ -26,12 +26,18 @@ def cache_dir():
     return os.path.join(base, "keras_dae", "eval")
 
 
+def cache_path(directory, key, label):
+    """The cache file of `key` (a JSON-able dict with a `"dataset"`) in `directory`:
+    `<dataset>-<label>-<digest of key>.json`, the label made safe for a file name."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_")
+    return os.path.join(directory, f"{key['dataset']}-{label}-{digest}.json")
+
+
 def cached(directory, key, compute):
     if directory is None:
         return compute()
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    method = re.sub(r"[^A-Za-z0-9_.-]+", "_", key["method"]).strip("_")
-    path = os.path.join(directory, f"{key['dataset']}-{method}-{digest}.json")
+    path = cache_path(directory, key, key["method"])
     if os.path.isfile(path):
         with open(path) as f:
             return json.load(f)

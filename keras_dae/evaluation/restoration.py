@@ -20,7 +20,6 @@ Images: the central `crop`×`crop` window of each image of the set on the [0, 1]
 with peak 1 per image, averaged (over images and kernels).
 """
 
-import hashlib
 import json
 import os
 import time
@@ -28,7 +27,7 @@ import time
 import numpy as np
 
 from keras_dae import datasets
-from keras_dae.evaluation.common import resolve, weights_fingerprint
+from keras_dae.evaluation.common import cache_path, resolve, weights_fingerprint
 from keras_dae.evaluation.results import EvaluationResult, versions
 from keras_dae.metrics import psnr_numpy
 from keras_dae.utils import atomic_write
@@ -202,8 +201,8 @@ def evaluate_restoration(model_or_name, dataset="bsd68", tasks=TASKS, crop=192, 
             key = {**settings, "task": task, "method": CLASSICAL[kind]}
             rows.append(_measured_row(CLASSICAL[kind], task, {}, len(cases), theirs, cache, key))
         if verbose:
-            print(f"{task}: " + ", ".join(f"{r['method']} {r['metrics']['psnr']:.2f}"
-                                          for r in rows[-1 - classical_rows:]), flush=True)
+            measured = rows[-2:] if classical_rows else rows[-1:]
+            print(f"{task}: " + ", ".join(f"{r['method']} {r['metrics']['psnr']:.2f}" for r in measured), flush=True)
     meta = {"protocol": "restoration", "protocol_version": PROTOCOL_VERSION, "dataset": dataset,
             "crop": crop, "num_images": len(clean), "seed": seed, "versions": versions()}
     return EvaluationResult(rows, meta)
@@ -213,14 +212,11 @@ def _measured_row(method, task, params, num_cases, psnr_of_case, cache, key):
     """The row of one method on one task: PSNR of every case, in order, computed by
     `psnr_of_case(i)`; with a `cache` folder each value is saved as soon as it is known and a
     later call with the same `key` starts after the last saved one."""
-    path = None
+    path = None if cache is None else cache_path(cache, key, task)
     done = {"psnr": [], "seconds": 0.0}
-    if cache is not None:
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-        path = os.path.join(cache, f"{key['dataset']}-{task}-{digest}.json")
-        if os.path.isfile(path):
-            with open(path) as f:
-                done = json.load(f)
+    if path is not None and os.path.isfile(path):
+        with open(path) as f:
+            done = json.load(f)
     for i in range(len(done["psnr"]), num_cases):
         start = time.perf_counter()
         done["psnr"].append(round(psnr_of_case(i), 5))
