@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dae import backend
 from keras_dae.callbacks import unshare_averages
 from keras_dae.layers import AdditiveGaussian, AdversarialNoise, Corruption
 from keras_dae.models.inference import InferenceMixin
@@ -319,6 +320,21 @@ class DAE(InferenceMixin, ViewsMixin, keras.Model):
         n, padded = _pad_batch(x, replicas)
         batch_size = -(-(batch_size or 32) // replicas) * replicas
         return super().predict(padded, batch_size, *args, **kwargs)[:n]
+
+    def predict_step(self, *args):
+        # On torch, a traced graph of `call` from a signature's second call on, instead of
+        # Keras' layer-by-layer Python (`keras_dae.backend.TracedInference`). JAX's
+        # predict_step takes (state, data), and is compiled, as TensorFlow's is.
+        if keras.backend.backend() == "torch":
+            traced = self.__dict__.get("_traced_inference")
+            if traced is None:
+                traced = backend.TracedInference()
+                object.__setattr__(self, "_traced_inference", traced)
+            x, _, _ = keras.utils.unpack_x_y_sample_weight(args[-1])
+            outputs = traced(self, x)
+            if outputs is not None:
+                return outputs
+        return super().predict_step(*args)
 
     def predict_on_batch(self, x):
         replicas = _replicas()
