@@ -28,16 +28,23 @@ under `torch.inference_mode()` at torch's default thread count, in this process;
 `InferenceSession` with default session options and the CPU provider on the file that
 `keras_dae.zoo.export.export` writes from the active backend (its output is checked against
 `denoise` within 1e-4 too). Each figure is the median of `calls` timed calls after `warmup`
-untimed ones, the three ways interleaved call by call, round after round, so a neighbour's
-load falls on all alike (every call's time is kept in the JSON). Ratio = peer latency /
+untimed ones, the three ways interleaved call by call, round after round (the order
+rotating), so a neighbour's load falls on all alike, with a pause of `PAUSE` = 0.1 s before
+each call: onnxruntime's threads spin after each of its calls, and without the pause
+whatever ran next was up to 2× slower (every call's time is kept in the JSON). A call
+thus starts as a server's answer to a lone request does. Ratio = peer latency /
 keras-dae latency: above 1, keras-dae is faster.
 
 Defaults (`ROWS`): 3 warm-up calls (2 for photos), 15 timed at batch 1 and 64×64, 7 at 256, 5
-for the gray photo, 3 for the colour one; `--repeats N` times N everywhere. `--quick` (tests,
-not a measurement): 2 + 2 calls, batch 256 cut to 4, photos to their 48×40 corner. The load
-average is recorded at start and end, and a run above half the cores is flagged: on 2 busy
-cores PyTorch's default 2 OpenMP threads (the peer's; on torch, keras-dae's too) can take
-5–30× longer per call than on an idle machine (`--torch-threads 1` to compare).
+for the gray photo, 3 for the colour one; `--repeats N` times N everywhere. The warm-up
+covers keras-dae's tracing on torch (a shape's second call traces its graph,
+`keras_dae.backend.TracedInference`), as it covers JAX's and TensorFlow's compilation.
+`--quick` (tests, not a measurement): 2 + 2 calls, batch 256 cut to 4, photos to their 48×40
+corner. The CPU time other processes took during the run (the machine's busy time from
+/proc/stat less this process's own; the load average would count this run's own threads) is
+recorded, and a run where they kept more than a quarter of a core busy on average is flagged:
+on 2 busy cores PyTorch's default 2 OpenMP threads (the peer's; on torch, keras-dae's too) can
+take 5–30× longer per call than on an idle machine (`--torch-threads 1` to compare).
 """
 
 import argparse
@@ -45,6 +52,7 @@ import json
 import os
 import pathlib
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -64,6 +72,8 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 BACKENDS = ("jax", "tensorflow", "torch")
 TOLERANCE = 1e-4
 WAYS = ("keras_dae", "pytorch", "onnxruntime")
+PAUSE = 0.1  # s of sleep before each timed call (see the docstring)
+BUSY_CORES = 0.25  # other processes' average use of the cores above which a run is flagged
 # name: (model, input: digits (how many), patch, photo or rgb, σ, timed calls, warm-up calls)
 ROWS = {"unet-mnist-gauss/1": ("unet-mnist-gauss", 1, 0.3, 15, 3),
         "unet-mnist-gauss/256": ("unet-mnist-gauss", 256, 0.3, 7, 3),
@@ -100,11 +110,27 @@ def main(argv=None):
 
 
 def load_average(when):
-    load, cores = [round(v, 2) for v in os.getloadavg()], os.cpu_count() or 1
-    if load[0] > 0.5 * cores:
-        print(f"WARNING: load average {load[0]} at {when} exceeds half the {cores} cores: timings are "
-              "inflated by other work", flush=True)
-    return load
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def cpu_counters():
+    """`(wall s, busy CPU s of the machine, CPU s of this process)`, or None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except OSError:
+        return None
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+    return time.monotonic(), busy, own.ru_utime + own.ru_stime
+
+
+def others_cores(start, end):
+    """Cores kept busy by other processes between two `cpu_counters`, on average (the load
+    average would count this run's own threads)."""
+    if start is None or end is None:
+        return None
+    return round(max(0.0, (end[1] - start[1]) - (end[2] - start[2])) / (end[0] - start[0]), 2)
 
 
 def inputs(what, quick):
@@ -129,6 +155,7 @@ def measure(args, picked, argv):
     import keras_dae
     from keras_dae.zoo.export import export
 
+    counters = cpu_counters()
     backend = keras.backend.backend()
     result = {"backend": backend, "device": "cpu", "quick": args.quick,
               "command": " ".join([f"KERAS_BACKEND={backend}", "python", "benchmarks/inference.py", *(argv or [])]),
@@ -162,13 +189,17 @@ def measure(args, picked, argv):
         x = inputs(what, args.quick)
         x = (x + sigma * np.random.default_rng(0).standard_normal(x.shape)).astype("float32")
         warmup, calls = (2, 2) if args.quick else (warmup, args.repeats or calls)
-        time_row(row, *models[model_name], x, sigma, calls, warmup)
+        time_row(row, *models[model_name], x, sigma, calls, warmup, quick=args.quick)
     tmp.cleanup()
     result["load_average_at_end"] = load_average("end")
+    result["other_processes_cores"] = busy = others_cores(counters, cpu_counters())
+    if busy is not None and busy > BUSY_CORES:
+        print(f"WARNING: other processes kept {busy} cores busy on average during the run: timings are "
+              "inflated by other work", flush=True)
     return result
 
 
-def time_row(row, model, peer, peer_note, session, x, sigma, calls, warmup):
+def time_row(row, model, peer, peer_note, session, x, sigma, calls, warmup, quick=False):
     """Checks the peer and onnxruntime against `model.denoise` on `x`, then times the three."""
     import keras
 
@@ -188,8 +219,9 @@ def time_row(row, model, peer, peer_note, session, x, sigma, calls, warmup):
     if not row["onnxruntime_max_abs_diff"] <= TOLERANCE:
         raise AssertionError(f"{row['row']}: onnxruntime differs from model.denoise by "
                              f"{row['onnxruntime_max_abs_diff']:.3g} (> {TOLERANCE})")
-    row["ms"] = interleaved(ways, calls, warmup)
-    row.update(warmup=warmup, calls=calls, median_ms={k: statistics.median(v) for k, v in row["ms"].items()})
+    row["ms"] = interleaved(ways, calls, warmup, pause=0.0 if quick else PAUSE)
+    row.update(warmup=warmup, calls=calls, pause_s=0.0 if quick else PAUSE,
+               median_ms={k: statistics.median(v) for k, v in row["ms"].items()})
     row["ratio"] = {k: row["median_ms"][k] / row["median_ms"]["keras_dae"] for k in WAYS[1:]}
     print(f"{row['row']} {tuple(x.shape)}: " + ", ".join(f"{k} {v:.2f} ms" for k, v in row["median_ms"].items())
           + " (×PyTorch {pytorch:.2f}, ×ORT {onnxruntime:.2f})".format(**row["ratio"]), flush=True)
@@ -332,10 +364,12 @@ def write_markdown(results_dir):
     for b in backends:
         r = found[b]
         cores = r["machine"]["cpu_count"] or 1
-        busy = max(r["load_average_at_start"][0], r["load_average_at_end"][0]) > 0.5 * cores
+        others = r.get("other_processes_cores")
+        busy = (f"other processes kept {others} of the {cores} cores busy on average"
+                + (" — BUSY, timings inflated" if others > BUSY_CORES else "") if others is not None
+                else f"load average {r['load_average_at_start']} at start, {r['load_average_at_end']} at end on {cores} cores")
         lines.append(f"- **{b}** ({r['date']}, `{r['command']}`{', quick run: not a measurement' if r['quick'] else ''}): "
-                     f"load average {r['load_average_at_start']} at start, {r['load_average_at_end']} at end on "
-                     f"{cores} cores{' — BUSY: above half the cores, timings inflated' if busy else ''}; "
+                     f"{busy}; "
                      + ", ".join(f"{k} {v}" for k, v in r["versions"].items()) + f"; torch threads {r['torch_threads']}.")
     rows = [row for r in found.values() for row in r["rows"]]
     lines += list(dict.fromkeys(f"- `{row['row']}` skipped: {row['skipped']}" for row in rows if "skipped" in row))

@@ -300,17 +300,24 @@ def torch_latency(model, x, sigma, calls, warmup, device):
         return latency_ms(call, calls, warmup)
 
 
-def interleaved(ways, calls, warmup):
+def interleaved(ways, calls, warmup, pause=0.0):
     """Wall times in ms of each of `ways` (name: call), called in turn, round after round,
-    after `warmup` untimed rounds (also benchmarks/inference.py's timing)."""
+    after `warmup` untimed rounds (also benchmarks/inference.py's timing). The order rotates
+    from round to round, so that no way always runs right after the same other one, and
+    `pause` seconds of sleep before each call let the previous call's threads go idle:
+    onnxruntime's spin for a while after each of its calls and slow whatever runs next
+    (64×64 DnCNN on torch, 2 cores, interleaved without a pause: keras-dae 55 ms, plain
+    PyTorch 33, onnxruntime 29; with 0.1 s: 27 / 25 / 22)."""
+    names = list(ways)
     for _ in range(warmup):
         for f in ways.values():
             f()
     times = {name: [] for name in ways}
-    for _ in range(calls):
-        for name, f in ways.items():
+    for round_ in range(calls):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            time.sleep(pause)
             start = time.perf_counter()
-            f()
+            ways[name]()
             times[name].append(1000.0 * (time.perf_counter() - start))
     return times
 
