@@ -25,13 +25,13 @@ VALIDATION_TASKS = {"deblur": ("deblur-2.55", "deblur-7.65"), "sr": ("sr-2", "sr
 
 
 def choose_iterations(model_name, num_images=8, crop=128, kinds=None, out=None, tasks=None, candidates=None,
-                      lams=None):
+                      lams=None, sigma_starts=None):
     import numpy as np
 
     from keras_dae import datasets, load
     from keras_dae.evaluation import restoration as protocol
     from keras_dae.restoration import restore
-    from keras_dae.restoration.hqs import LAMBDA
+    from keras_dae.restoration.hqs import LAMBDA, SIGMA_START
 
     model = load(model_name)
     paths = datasets.list_images(datasets.image_set_dir("train400"))[-num_images:]
@@ -41,7 +41,8 @@ def choose_iterations(model_name, num_images=8, crop=128, kinds=None, out=None, 
     best = {}
     for kind in kinds or CANDIDATES:
         counts = tuple(candidates or CANDIDATES[kind])
-        settings = [(n, lam) for n in counts for lam in (lams or [LAMBDA])]
+        settings = [(n, lam, start) for n in counts for lam in (lams or [LAMBDA])
+                    for start in (sigma_starts or [SIGMA_START * 255])]
         totals = dict.fromkeys(settings, 0.0)
         for task in VALIDATION_TASKS[kind]:
             if tasks and task not in tasks:
@@ -49,20 +50,26 @@ def choose_iterations(model_name, num_images=8, crop=128, kinds=None, out=None, 
             cases = protocol.degrade(task, clean, seed=1)
             per = len(cases) // len(clean)
             cells = []
-            for n, lam in settings:
-                values = [protocol._psnr(clean[i // per], restore(y, op, noise, model, iterations=n, lam=lam),
+            for n, lam, start in settings:
+                values = [protocol._psnr(clean[i // per], restore(y, op, noise, model, iterations=n, lam=lam,
+                                                                  sigma_start=start / 255),
                                          protocol.border(task)) for i, (y, op, noise) in enumerate(cases)]
-                totals[n, lam] += float(np.mean(values))
-                cells.append(f"{n}" + (f" (λ {lam:g})" if lams else "") + f": {np.mean(values):.3f}")
+                totals[n, lam, start] += float(np.mean(values))
+                cells.append(label(n, lam, start, lams, sigma_starts) + f": {np.mean(values):.3f}")
             lines.append(f"| {task} | " + ", ".join(cells) + " |")
             print(lines[-1], flush=True)
         best[kind] = max(totals, key=totals.get)
-    lines += ["", "chosen: " + ", ".join(f"{k} {n}" + (f" (λ {lam:g})" if lams else "")
-                                         for k, (n, lam) in best.items())]
+    lines += ["", "chosen: " + ", ".join(f"{k} " + label(*setting, lams, sigma_starts) for k, setting in best.items())]
     print(lines[-1])
     if out:
         pathlib.Path(out).write_text("\n".join(lines) + "\n")
     return best
+
+
+def label(n, lam, start, lams, sigma_starts):
+    """`8`, or `8 (λ 0.23)`, `8 (σ₁ 49/255)`: what varies among the compared settings."""
+    extra = ([f"λ {lam:g}"] if lams else []) + ([f"σ₁ {start:g}/255"] if sigma_starts else [])
+    return f"{n}" + (f" ({', '.join(extra)})" if extra else "")
 
 
 def main(argv=None):
@@ -75,6 +82,8 @@ def main(argv=None):
     p.add_argument("--tasks", nargs="*", default=None, help="only these validation tasks, e.g. deblur-7.65")
     p.add_argument("--candidates", nargs="*", type=int, default=None, help="iteration counts to compare")
     p.add_argument("--lams", nargs="*", type=float, default=None, help="values of the prior's weight λ to compare")
+    p.add_argument("--sigma-starts", nargs="*", type=float, default=None,
+                   help="first denoiser σ values to compare, in /255 (DPIR: 49)")
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/restoration/validation-iterations.md"))
     p = sub.add_parser("table")
     p.add_argument("--model", default="dncnn-bsd400-gauss")
@@ -88,6 +97,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "choose-iterations":
         choose_iterations(args.model, args.num_images, kinds=args.kinds, out=args.out, tasks=args.tasks,
+                          sigma_starts=args.sigma_starts,
                           candidates=args.candidates, lams=args.lams)
         return 0
     from keras_dae.evaluation import restoration as protocol
