@@ -59,3 +59,14 @@ def test_color_peer_is_the_opponent_color_network(bench):
     assert note == {"module": "OpponentColor", "weights": "copied", "params": network.count_params()}
     x = rng.random((2, 20, 26, 3)).astype("float32")
     np.testing.assert_allclose(bench.torch_denoise(peer, x, 25 / 255), model.denoise(x, sigma=25 / 255), atol=1e-4)
+
+
+def test_retracing_times_each_size_twice_and_writes_the_table(tmp_path):
+    import keras
+
+    bench = load_script("benchmarks", "retracing")
+    assert bench.main(["--sizes", "24x32,32x24,24x32", "--out", os.fspath(tmp_path)]) == 0
+    result = json.loads((tmp_path / f"retracing_{keras.backend.backend()}.json").read_text())
+    assert [r["size"] for r in result["rows"]] == [[24, 32], [32, 24], [24, 32]]
+    assert all(r["first_s"] > 0 and r["second_s"] > 0 for r in result["rows"])
+    assert "| 3 | 24×32 |" in (tmp_path / "retracing.md").read_text()

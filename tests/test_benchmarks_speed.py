@@ -117,3 +117,27 @@ def test_data_format_benchmark_times_each_variant_of_the_same_network(tmp_path):
     assert all(v > 0 for v in result["images_per_second"].values())
     assert "| channels_first |" in (tmp_path / "layout.md").read_text()
     assert keras.config.image_data_format() == "channels_last"  # the global layout is restored
+
+
+def test_train_settings_times_a_setting_on_this_backend_and_writes_the_table(mnist_path, monkeypatch, tmp_path):
+    """One setting's measurement in this process (the driver runs each in a child), then the
+    table from it and a failed setting."""
+    import keras
+
+    monkeypatch.setenv("KERAS_DAE_DATA", os.fspath(mnist_path.parents[1]))
+    bench = load_benchmark("train_settings")
+    job = {"backend": keras.backend.backend(), "models": ["unet"], "steps": 2, "warmup": 1, "repeats": 1}
+    if job["backend"] == "torch":
+        rates = bench.measure_torch(**job)
+    else:
+        rates = bench.measure_keras(**job, options={"steps_per_execution": 2})
+        assert rates["unet"]["steps_timed"] == 2
+    assert rates["unet"]["images_per_second"] > 0 and len(rates["unet"]["runs"]) == 1
+    result = {"date": "d", "cpu_count": 2, "plan": {"steps": 2, "warmup": 1, "repeats": 1}, "command": "c",
+              "pytorch": {"unet": {"images_per_second": 100.0}},
+              "rows": [{"backend": "jax", "setting": "default", "unet": {"images_per_second": 50.0}},
+                       {"backend": "jax", "setting": "broken", "unet": {"images_per_second": float("nan"),
+                                                                       "error": ["ValueError: x"]}}]}
+    table = bench.markdown(result)
+    assert "| jax | default | 50.0 (0.50×) |" in table and "| jax | broken | failed |" in table
+    assert "- jax broken unet: ['ValueError: x']" in table
