@@ -104,10 +104,35 @@ def main(argv=None):
 
     result = protocol.evaluate_restoration(args.model, args.dataset, tasks=args.tasks or protocol.TASKS,
                                            crop=args.crop, num_images=args.num_images, cache=args.cache)
+    result = merged(result, ROOT / "benchmarks/results/restoration" / f"{args.dataset}-{args.model}.json")
     print(result.to_markdown())
     for path in result.save(ROOT / "benchmarks/results/restoration", f"{args.dataset}-{args.model}"):
         print(f"wrote {path}")
     return 0
+
+
+SAME_PROTOCOL = ("dataset", "crop", "num_images", "seed", "protocol_version")
+
+
+def merged(result, path):
+    """`result` plus the other rows (method, task) of the table already at `path`, when that
+    table was measured under the same protocol (images, crop, seed); a run of some tasks
+    (`--tasks`) thus completes the table instead of replacing it."""
+    import json
+
+    from keras_dae.evaluation import restoration as protocol
+    from keras_dae.evaluation.results import EvaluationResult
+
+    if not path.is_file():
+        return result
+    old = json.loads(path.read_text())
+    if any(old["meta"].get(k) != result.meta.get(k) for k in SAME_PROTOCOL):
+        return result
+    measured = {(row["method"], row["condition"]) for row in result.rows}
+    rows = [row for row in old["rows"] if (row["method"], row["condition"]) not in measured] + result.rows
+    order = {task: i for i, task in enumerate(protocol.TASKS)}
+    rows.sort(key=lambda row: order.get(row["condition"], len(order)))
+    return EvaluationResult(rows, result.meta)
 
 
 if __name__ == "__main__":

@@ -193,3 +193,22 @@ def test_a_stopped_measurement_resumes_from_its_cache(tmp_path):
     assert not list(tmp_path.glob(".*tmp*"))  # nothing half-written left behind
     other = _measured_row("m", "deblur-2.55", {}, 6, lambda i: 0.0, tmp_path, {**key, "weights": "cd"})
     assert other["metrics"]["psnr"] == 0.0  # other weights: other rows
+
+
+def test_a_table_of_some_tasks_completes_the_saved_table_of_the_same_protocol(tmp_path):
+    from keras_dae.evaluation.results import EvaluationResult
+    from tests.helpers import load_script
+
+    bench = load_script("benchmarks", "restoration")
+    meta = {"dataset": "bsd68", "crop": 192, "num_images": 68, "seed": 0, "protocol_version": 1}
+    row = lambda method, task, psnr: {"method": method, "condition": task, "metrics": {"psnr": psnr},  # noqa: E731
+                                      "num_images": 544, "params": {}, "seconds": 1.0}
+    saved = EvaluationResult([row("m", "deblur-2.55", 30.0), row("wiener", "deblur-2.55", 28.0),
+                              row("m", "sr-2", 29.0)], meta)
+    path = pathlib.Path(saved.save(tmp_path, "bsd68-m")[0])
+    new = EvaluationResult([row("m", "deblur-7.65", 27.0), row("m", "deblur-2.55", 30.5)], meta)
+    table = bench.merged(new, path)
+    assert [(r["condition"], r["method"], r["metrics"]["psnr"]) for r in table.rows] == [
+        ("deblur-2.55", "wiener", 28.0), ("deblur-2.55", "m", 30.5), ("deblur-7.65", "m", 27.0), ("sr-2", "m", 29.0)]
+    other = EvaluationResult(new.rows, {**meta, "num_images": 6})  # another protocol: replaced, not merged
+    assert bench.merged(other, path).rows == other.rows
