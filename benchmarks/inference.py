@@ -109,7 +109,7 @@ def main(argv=None):
     return 0
 
 
-def load_average(when):
+def load_average():
     return [round(v, 2) for v in os.getloadavg()]
 
 
@@ -159,7 +159,7 @@ def measure(args, picked, argv):
     backend = keras.backend.backend()
     result = {"backend": backend, "device": "cpu", "quick": args.quick,
               "command": " ".join([f"KERAS_BACKEND={backend}", "python", "benchmarks/inference.py", *(argv or [])]),
-              "date": time.strftime("%Y-%m-%d %H:%M"), "load_average_at_start": load_average("start"),
+              "date": time.strftime("%Y-%m-%d %H:%M"), "load_average_at_start": load_average(),
               "machine": {"processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
                           "platform": platform.platform()},
               "versions": {"python": platform.python_version(), "keras": keras.__version__,
@@ -191,7 +191,7 @@ def measure(args, picked, argv):
         warmup, calls = (2, 2) if args.quick else (warmup, args.repeats or calls)
         time_row(row, *models[model_name], x, sigma, calls, warmup, quick=args.quick)
     tmp.cleanup()
-    result["load_average_at_end"] = load_average("end")
+    result["load_average_at_end"] = load_average()
     result["other_processes_cores"] = busy = others_cores(counters, cpu_counters())
     if busy is not None and busy > BUSY_CORES:
         print(f"WARNING: other processes kept {busy} cores busy on average during the run: timings are "
@@ -219,8 +219,9 @@ def time_row(row, model, peer, peer_note, session, x, sigma, calls, warmup, quic
     if not row["onnxruntime_max_abs_diff"] <= TOLERANCE:
         raise AssertionError(f"{row['row']}: onnxruntime differs from model.denoise by "
                              f"{row['onnxruntime_max_abs_diff']:.3g} (> {TOLERANCE})")
-    row["ms"] = interleaved(ways, calls, warmup, pause=0.0 if quick else PAUSE)
-    row.update(warmup=warmup, calls=calls, pause_s=0.0 if quick else PAUSE,
+    pause = 0.0 if quick else PAUSE
+    row["ms"] = interleaved(ways, calls, warmup, pause=pause)
+    row.update(warmup=warmup, calls=calls, pause_s=pause,
                median_ms={k: statistics.median(v) for k, v in row["ms"].items()})
     row["ratio"] = {k: row["median_ms"][k] / row["median_ms"]["keras_dae"] for k in WAYS[1:]}
     print(f"{row['row']} {tuple(x.shape)}: " + ", ".join(f"{k} {v:.2f} ms" for k, v in row["median_ms"].items())
@@ -365,9 +366,11 @@ def write_markdown(results_dir):
         r = found[b]
         cores = r["machine"]["cpu_count"] or 1
         others = r.get("other_processes_cores")
-        busy = (f"other processes kept {others} of the {cores} cores busy on average"
-                + (" — BUSY, timings inflated" if others > BUSY_CORES else "") if others is not None
-                else f"load average {r['load_average_at_start']} at start, {r['load_average_at_end']} at end on {cores} cores")
+        if others is None:  # runs from before the CPU counters
+            busy = f"load average {r['load_average_at_start']} at start, {r['load_average_at_end']} at end on {cores} cores"
+        else:
+            busy = f"other processes kept {others} of the {cores} cores busy on average"
+            busy += " — BUSY, timings inflated" if others > BUSY_CORES else ""
         lines.append(f"- **{b}** ({r['date']}, `{r['command']}`{', quick run: not a measurement' if r['quick'] else ''}): "
                      f"{busy}; "
                      + ", ".join(f"{k} {v}" for k, v in r["versions"].items()) + f"; torch threads {r['torch_threads']}.")

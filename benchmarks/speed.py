@@ -315,7 +315,8 @@ def interleaved(ways, calls, warmup, pause=0.0):
     times = {name: [] for name in ways}
     for round_ in range(calls):
         for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            time.sleep(pause)
+            if pause:
+                time.sleep(pause)
             start = time.perf_counter()
             ways[name]()
             times[name].append(1000.0 * (time.perf_counter() - start))

@@ -104,7 +104,7 @@ def drive(args):
 
 def child(job, env):
     """Runs one measurement in a fresh process; its `RESULT` line as a dict."""
-    full_env = {**os.environ, **env, "KERAS_BACKEND": job["backend"] if job["backend"] != "torch" else "torch"}
+    full_env = {**os.environ, **env, "KERAS_BACKEND": job["backend"]}
     proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)], env=full_env,
                           capture_output=True, text=True, cwd=ROOT)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
@@ -115,20 +115,14 @@ def child(job, env):
 
 
 def data(model_name, n):
-    """`n` training inputs of a recipe: MNIST digits or 40×40 train400 crops in [0, 1]."""
-    from keras_dae import datasets
+    """`n` training inputs of a recipe: MNIST digits (`speed.mnist`) or the DnCNN recipe's own
+    40×40 train400 patches (its `ImagePatchDataset`), in [0, 1]."""
+    from speed import mnist
 
     if model_name == "unet":
-        x = datasets.load_mnist("train", num_images=n)[0]
-        return np.resize(x, (n,) + x.shape[1:])
-    rng = np.random.default_rng(0)
-    images = datasets.load_image_folder("train400")[:380]
-    crops = []
-    for _ in range(n):
-        image = images[rng.integers(len(images))]
-        top, left = rng.integers(image.shape[0] - 40), rng.integers(image.shape[1] - 40)
-        crops.append(image[top:top + 40, left:left + 40])
-    return np.stack(crops).astype("float32")
+        return mnist(n)
+    patches = recipe(model_name).data()[0][0]
+    return np.concatenate([patches[i][0] for i in range(-(-n // patches.batch_size))])[:n]
 
 
 def recipe(model_name):
@@ -179,8 +173,7 @@ def timed_fit(model, x, batch_size):
     return (s1 - s0) * batch_size / (t1 - t0)
 
 
-def measure_torch(backend, models, steps, warmup, repeats, options=None):
-    os.environ["KERAS_BACKEND"] = "torch"
+def measure_torch(backend, models, steps, warmup, repeats):
     import torch
     from torch.nn import functional as F
 
