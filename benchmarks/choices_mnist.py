@@ -216,9 +216,25 @@ def _psnr_table(recipe, rows, first_column):
                     + " |" for label, r in rows.items()]
 
 
+def _unet_recipe(fast):
+    """`unet-mnist-gauss`'s recipe; `fast` (tests): building the one-level U-Net of
+    `speed.quick_unet`, so that a test of the comparisons' code does not pay for compiling
+    the recipe's network."""
+    from keras_dae import training
+
+    recipe = training.load_recipe(ROOT / "zoo" / "unet-mnist-gauss")
+    if not fast:
+        return recipe
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from speed import quick_unet
+
+    return quick_unet(recipe)
+
+
 def _unet_stage(fast, arms):
     """A third stage of `unet-mnist-gauss` under each arm, label: (σ distribution, loss weighting);
-    `fast` (tests): the first arm only, as each arm runs the same code."""
+    `fast` (tests): the first arm only, as each arm runs the same code, on an untrained
+    one-level U-Net."""
     import keras
 
     import keras_dae
@@ -226,7 +242,7 @@ def _unet_stage(fast, arms):
     from keras_dae.training import stages
     from keras_dae.callbacks import SyncDatasetEpoch, ValidationPSNR
 
-    recipe = training.load_recipe(ROOT / "zoo" / "unet-mnist-gauss")
+    recipe = _unet_recipe(fast)
     (x_train, _), (x_val, _) = _data(fast)
     epochs = 1 if fast else UNET_STAGE_EPOCHS
     score = _unet_scorer(recipe, x_val)
@@ -234,7 +250,7 @@ def _unet_stage(fast, arms):
     print(rows, flush=True)
     for label, (distribution, weighting) in list(arms.items())[:1 if fast else None]:
         keras.utils.set_random_seed(recipe.SEED)
-        model = keras_dae.load(recipe.NAME)
+        model = recipe.build() if fast else keras_dae.load(recipe.NAME)  # fast: an untrained stand-in
         model.corruption.sigma_distribution = distribution
         model.loss_weighting = weighting
         batches = datasets.ArrayBatches(x_train, batch_size=recipe.BATCH_SIZE, seed=recipe.SEED)
@@ -272,7 +288,7 @@ def unet_batch(fast):
     from keras_dae.training import stages
     from keras_dae.callbacks import SyncDatasetEpoch, ValidationPSNR
 
-    recipe = training.load_recipe(ROOT / "zoo" / "unet-mnist-gauss")
+    recipe = _unet_recipe(fast)
     (x_train, _), (x_val, _) = _data(fast)
     epochs = 1 if fast else UNET_BATCH_EPOCHS
     score = _unet_scorer(recipe, x_val)
@@ -324,9 +340,9 @@ def unet_candidate(fast):
     recipe = training.load_recipe(ROOT / "zoo" / "unet-mnist-gauss")
     _, (x_val, _) = _data(fast)
     score = _unet_scorer(recipe, x_val)
-    if fast:  # tests: the recipe's untrained model stands in for a finished run
+    if fast:  # tests: an untrained (one-level) model stands in for a finished run
         keras.utils.set_random_seed(recipe.SEED)
-        candidate = recipe.build()
+        candidate = _unet_recipe(fast).build()
     else:
         candidate = keras.saving.load_model(UNET_CANDIDATE / training.TRAINED_FILE)
     rows = {"packaged": {"validation_psnr": score(keras_dae.load(recipe.NAME))},

@@ -4,9 +4,11 @@ import pathlib
 
 # Tests compile hundreds of small XLA programs (JAX) and run each a few times: LLVM's
 # optimization passes cost more than they save there. At level 0, test_ema and
-# test_objective_edges took 24 s instead of 45 s on JAX (TensorFlow compiles no XLA on CPU;
-# torch does not read it); results agree within the tests' tolerances. Set before JAX starts,
-# inherited by the processes the tests start; an XLA_FLAGS already set is kept.
+# test_objective_edges took 24 s instead of 45 s on JAX (TensorFlow compiles XLA only where a
+# test asks for it; torch does not read it); results agree within the tests' tolerances.
+# (Also turning off LLVM's expensive passes made the tests that compute slower: JAX's whole
+# run took as long, 2026-12-07.) Set before JAX starts, inherited by the processes the tests
+# start; an XLA_FLAGS already set is kept.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
 import keras  # noqa: E402

@@ -1,10 +1,12 @@
 """benchmarks/speed.py: its PyTorch peers are the zoo networks (same parameter count, same
 shapes), and its quick mode measures everything on this run's backend and writes RESULTS.md."""
 
+import functools
 import json
 import os
 import re
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -84,9 +86,12 @@ def test_speed_quick_measures_everything_and_writes_results(torch_unet, tmp_path
         assert "## GPU\n\nNot measured" in markdown
 
 
-def test_precision_benchmark_times_the_three_policies(tmp_path):
+def test_precision_benchmark_times_the_three_policies(tmp_path, monkeypatch):
     import keras
 
+    speed = load_benchmark("speed")  # the module `precision` imports, with its quick U-Net
+    monkeypatch.setattr(speed, "recipes", functools.partial(speed.recipes, quick=True))
+    monkeypatch.setitem(sys.modules, "speed", speed)
     precision = load_benchmark("precision")
     # A time cap shorter than any step: every policy gets the floor of 2 timed steps, not 3.
     precision.main(["--one", "--steps", "3", "--seconds", "1e-6", "--warmup", "1", "--repeats", "1",
@@ -101,10 +106,11 @@ def test_precision_benchmark_times_the_three_policies(tmp_path):
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
 
 
-def test_data_format_benchmark_times_each_variant_of_the_same_network(tmp_path):
+def test_data_format_benchmark_times_each_variant_of_the_same_network(tmp_path, monkeypatch):
     import keras
 
     bench = load_benchmark("data_format")
+    monkeypatch.setattr(bench, "unet", functools.partial(bench.unet, widths=(8,)))  # its code, not XLA's
     bench.main(["--steps", "2", "--warmup", "1", "--repeats", "1", "--batch-size", "4",
                 "--results", str(tmp_path / "layout")])
     result = json.loads((tmp_path / "layout.json").read_text())
@@ -126,6 +132,7 @@ def test_train_settings_times_a_setting_on_this_backend_and_writes_the_table(mni
 
     monkeypatch.setenv("KERAS_DAE_DATA", os.fspath(mnist_path.parents[1]))
     bench = load_benchmark("train_settings")
+    monkeypatch.setattr(bench, "recipe", lambda name: load_benchmark("speed").recipes(quick=True)[0])
     job = {"backend": keras.backend.backend(), "models": ["unet"], "steps": 2, "warmup": 1, "repeats": 1}
     if job["backend"] == "torch":
         rates = bench.measure_torch(**job)

@@ -7,7 +7,6 @@ import pytest
 
 from keras_dae import layers, models
 from keras_dae.models import sampling
-from tests.helpers import jit_for_tests
 
 # N(μ, Σ) in d = 8 with a decaying spectrum: the identity map is far from optimal
 # (noisy MSE / Bayes MSE is 3.3 at σ = 0.1 and 18 at σ = 0.5) while the spread of the
@@ -63,7 +62,7 @@ def test_gaussian_reaches_bayes_mse(objective, sigma, record_property):
                 value_range=(-6.0, 6.0))
     steps = 5 * len(x_train) // 1024
     schedule = keras.optimizers.schedules.CosineDecay(lr(sigma), steps, alpha=0.01)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=jit_for_tests())
+    model.compile(optimizer=keras.optimizers.Adam(schedule))
     model.fit(x_train, epochs=5, batch_size=1024, verbose=0)
     mse = np.mean((model.denoise(noisy, sigma=sigma) - x_test) ** 2)
     print(f"\nBAYES {keras.backend.backend()} {objective} sigma={sigma}: mse/bayes={mse / bayes:.4f} "
@@ -132,7 +131,7 @@ def train_score_model(means):
     # so the gradient noise, not the step count, limits the accuracy there.
     steps = 60 * len(x) // 512
     schedule = keras.optimizers.schedules.CosineDecay(3e-3, steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=jit_for_tests())
+    model.compile(optimizer=keras.optimizers.Adam(schedule))
     history = model.fit(x, epochs=60, batch_size=512, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     return model

@@ -235,7 +235,8 @@ def test_data_parallel_on_four_cpu_devices_follows_the_one_device_run(tmp_path):
     recipe = tmp_path / "conv-tiny-gauss" / "recipe.py"
     recipe.parent.mkdir()
     recipe.write_text(textwrap.dedent(RECIPE))
-    env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    env = {**os.environ, "KERAS_BACKEND": "jax",
+           "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4".strip()}
     results = {}
     for mode in ("one", "four"):
         command = [sys.executable, "-m", "keras_dae", "train", str(recipe), "--out", str(tmp_path / mode),
