@@ -3,6 +3,8 @@
 
     python benchmarks/restoration.py choose-iterations   # on validation crops (train400's held-out)
     python benchmarks/restoration.py table --dataset bsd68 --crop 192   # the test table, once
+    python benchmarks/restoration.py summary --write   # README.md's table, from the saved tables
+    python benchmarks/restoration.py figure            # docs/restoration.png: one crop, each task
 
 `choose-iterations` runs each task kind at a few iteration counts on the last 8 images of
 train400 (held out of the gray denoiser's training), central 128×128 crops, and prints the
@@ -72,6 +74,86 @@ def label(n, lam, start, lams, sigma_starts):
     return f"{n}" + (f" ({', '.join(extra)})" if extra else "")
 
 
+RESULTS = ROOT / "benchmarks/results/restoration"
+#: The issue's floor on BSD68 crops (gray), dB above the classical method of each task.
+BARS = {"deblur-2.55": 3.0, "deblur-7.65": 3.0, "sr-2": 1.5, "sr-4": 0.8, "inpaint-80": 1.0}
+TASK_NAMES = {"deblur-2.55": "deblurring, σ_n = 2.55 (8 Levin kernels)", "deblur-7.65": "deblurring, σ_n = 7.65",
+              "sr-2": "super-resolution ×2 (bicubic)", "sr-4": "super-resolution ×4", "inpaint-50": "inpainting, 50 % missing",
+              "inpaint-80": "inpainting, 80 % missing"}
+
+
+def summary(model="dncnn-bsd400-gauss", datasets=("bsd68", "set12")):
+    """The README's table: per task, the prior and the classical method on each test set's
+    saved table (`table`), their difference and the bar; a task not yet measured says so."""
+    import json
+
+    from keras_dae.evaluation import restoration as protocol
+
+    tables = {}
+    for name in datasets:
+        path = RESULTS / f"{name}-{model}.json"
+        rows = json.loads(path.read_text())["rows"] if path.is_file() else []
+        tables[name] = {(r["condition"], r["method"] == model): r["metrics"]["psnr"] for r in rows}
+    head = " | ".join(f"{d.upper()}: prior / classical / difference" for d in datasets)
+    lines = [f"| task | {head} | bar (BSD68) |", "|---|" + "---|" * len(datasets) + "---|"]
+    for task in protocol.TASKS:
+        kind, _ = protocol.parse_task(task)
+        cells = []
+        for name in datasets:
+            ours, theirs = tables[name].get((task, True)), tables[name].get((task, False))
+            cells.append("being measured" if ours is None or theirs is None
+                         else f"{ours:.2f} / {theirs:.2f} / **{ours - theirs:+.2f}**")
+        bar = BARS.get(task)
+        ours, theirs = tables[datasets[0]].get((task, True)), tables[datasets[0]].get((task, False))
+        verdict = "" if bar is None or ours is None or theirs is None else (
+            " met" if ours - theirs >= bar else " not met")
+        lines.append(f"| {TASK_NAMES[task]} | " + " | ".join(cells) + f" | {'–' if bar is None else f'≥ {bar:g}{verdict}'} |")
+    return "\n".join(lines)
+
+
+def figure(out, model_name="dncnn-bsd400-gauss", dataset="bsd68", image="test003.png", crop=192):
+    """One test crop under three tasks (deblurring at σ_n = 7.65 with the first Levin kernel,
+    ×4 super-resolution, 80 % of the pixels missing): the observation, the classical method
+    and the prior's restoration, each with its PSNR."""
+    import os
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from keras_dae import datasets, load
+    from keras_dae.evaluation import restoration as protocol
+    from keras_dae.plotting import save_figure
+    from keras_dae.restoration import restore
+
+    model = load(model_name)
+    clean = protocol.center_crops([datasets.load_image(os.path.join(datasets.image_set_dir(dataset), image))], crop)
+    tasks = (("deblur-7.65", "blurred, noise σ_n = 7.65"), ("sr-4", "¼ size (shown ×4)"), ("inpaint-80", "80 % missing"))
+    fig, axes = plt.subplots(len(tasks), 4, figsize=(12, 3.2 * len(tasks)))
+    for row, (task, observed) in zip(axes, tasks):
+        y, op, noise = protocol.degrade(task, clean, seed=0)[0]
+        border = protocol.border(task)
+        panels = [("clean", clean[0], None), (observed, np.kron(y, np.ones((4, 4, 1))) if task.startswith("sr") else y,
+                                             None if task.startswith("sr") else protocol._psnr(clean[0], y, border)),
+                  ]
+        classical = {"deblur": "Wiener, best balance", "sr": "bicubic", "inpaint": "biharmonic"}[protocol.parse_task(task)[0]]
+        for label, out_image in ((classical, protocol.classical(task, y, op, clean[0])),
+                                 (f"{model_name} prior", restore(y, op, noise, model))):
+            panels.append((label, out_image, protocol._psnr(clean[0], out_image, border)))
+        for ax, (title, shown, psnr) in zip(row, panels):
+            ax.imshow(np.clip(shown[..., 0], 0, 1), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(title + ("\n" if psnr is None else f"\n{psnr:.2f} dB"), fontsize=10)
+            ax.axis("off")
+            print(f"{task}: {title}" + ("" if psnr is None else f" {psnr:.2f} dB"), flush=True)
+    fig.suptitle(f"{dataset.upper()} {image}, central {crop}×{crop} (a test image): deblurring (first Levin kernel), "
+                 f"×4 super-resolution, inpainting")
+    fig.tight_layout()
+    save_figure(fig, out, dpi=80)
+    print(f"wrote {out}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,7 +176,25 @@ def main(argv=None):
     p.add_argument("--cache", default=str(PARTIAL),
                    help="where rows are saved case by case, so a stopped run resumes (committed; "
                         "removed once the table is final)")
+    p = sub.add_parser("summary", help="the README's table from the saved test tables")
+    p.add_argument("--model", default="dncnn-bsd400-gauss")
+    p.add_argument("--write", action="store_true", help="into the restoration-table blocks of README.md and docs/restoration.md")
+    p = sub.add_parser("figure", help="docs/restoration.png")
+    p.add_argument("--model", default="dncnn-bsd400-gauss")
+    p.add_argument("--out", default=str(ROOT / "docs" / "restoration.png"))
     args = parser.parse_args(argv)
+    if args.command == "summary":
+        from keras_dae.utils import replace_block
+
+        text = summary(args.model)
+        print(text)
+        for path in (ROOT / "README.md", ROOT / "docs" / "restoration.md") if args.write else ():
+            replace_block(path, "restoration-table", text)
+            print(f"updated the restoration-table block in {path.relative_to(ROOT)}")
+        return 0
+    if args.command == "figure":
+        figure(args.out, args.model)
+        return 0
     if args.command == "choose-iterations":
         choose_iterations(args.model, args.num_images, kinds=args.kinds, out=args.out, tasks=args.tasks,
                           sigma_starts=args.sigma_starts,

@@ -113,11 +113,23 @@ def test_the_blocks_the_benchmarks_rewrite_are_where_they_write_them():
     writers = {"sdae-mnist-controls": ("benchmarks/sdae_mnist.py", "docs/science.md"),
                "mnist-probes": ("benchmarks/probe_mnist.py", "docs/science.md"),
                "large-image": ("benchmarks/large_image.py", "docs/cli.md"),
-               "blind-table": ("benchmarks/blind.py", "docs/evaluation.md")}
+               "blind-table": ("benchmarks/blind.py", "docs/evaluation.md"),
+               "restoration-table": ("benchmarks/restoration.py", "docs/restoration.md")}
     for tag, (script, page) in writers.items():
         target = page.split("/")
         assert f'"{target[0]}" / "{target[1]}"' in (ROOT / script).read_text(encoding="utf-8"), (script, page)
         assert (ROOT / page).read_text(encoding="utf-8").count(f"<!-- {tag}:begin -->") == 1, (tag, page)
+
+
+def test_the_restoration_table_is_the_saved_test_tables():
+    """`python benchmarks/restoration.py summary --write` after every table run: the README's
+    and the docs page's figures are those of benchmarks/results/restoration/."""
+    from keras_dae.utils import marked_block
+    from tests.helpers import load_script
+
+    text = marked_block("restoration-table", load_script("benchmarks", "restoration").summary())
+    for path in (ROOT / "README.md", ROOT / "docs" / "restoration.md"):
+        assert text in path.read_text(encoding="utf-8"), path
 
 
 def test_the_readmes_command_table_has_every_verb():
