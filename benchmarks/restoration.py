@@ -94,7 +94,8 @@ def summary(model="dncnn-bsd400-gauss", datasets=("bsd68", "set12")):
         path = RESULTS / f"{name}-{model}.json"
         rows = json.loads(path.read_text())["rows"] if path.is_file() else []
         tables[name] = {(r["condition"], r["method"] == model): r["metrics"]["psnr"] for r in rows}
-    head = " | ".join(f"{d.upper()}: prior / classical / difference" for d in datasets)
+    names = {"bsd68": "BSD68", "set12": "Set12", "cbsd68": "CBSD68"}
+    head = " | ".join(f"{names.get(d, d)}: prior / classical / difference" for d in datasets)
     lines = [f"| task | {head} | bar (BSD68) |", "|---|" + "---|" * len(datasets) + "---|"]
     for task in protocol.TASKS:
         kind, _ = protocol.parse_task(task)
