@@ -127,8 +127,10 @@ def test_the_restoration_table_is_the_saved_test_tables():
     from keras_dae.utils import marked_block
     from tests.helpers import load_script
 
-    text = marked_block("restoration-table", load_script("benchmarks", "restoration").summary())
-    for path in (ROOT / "README.md", ROOT / "docs" / "restoration.md"):
+    bench = load_script("benchmarks", "restoration")
+    assert set(bench.QUOTED_IN) == {ROOT / "README.md", ROOT / "docs" / "restoration.md"}
+    text = marked_block("restoration-table", bench.summary())
+    for path in bench.QUOTED_IN:
         assert text in path.read_text(encoding="utf-8"), path
 
 

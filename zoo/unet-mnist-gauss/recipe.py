@@ -68,8 +68,10 @@ ENTRY = {
 }
 
 
-def build():
-    network = networks.unet((28, 28, 1), widths=(32, 64, 64), blocks_per_level=1,
+def build(widths=(32, 64, 64)):
+    """The entry's model; `widths` other than the default only for the benchmark scripts'
+    tests (`benchmarks/speed.py::quick_unet`)."""
+    network = networks.unet((28, 28, 1), widths=widths, blocks_per_level=1,
                             sigma_conditioning="film", embedding_dim=64)
     corruption = layers.AdditiveGaussian(sigma_range=SIGMA_RANGE, sigma_distribution="uniform", seed=SEED)
     return models.ResidualDAE(network, corruption, value_range=(0.0, 1.0), name=NAME)
