@@ -47,6 +47,8 @@ import pathlib
 import sys
 import time
 
+import keras_dae
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 VAL_SEED = 1  # the NumPy seed of the validation corruptions (the recipes' test seed is 0)
@@ -78,7 +80,7 @@ def saltpepper_schedule(fast):
     }
     rows = {}
     for label, make in alternatives.items():
-        keras.utils.set_random_seed(recipe.SEED)  # the same initial weights and noise for each
+        keras_dae.set_random_seed(recipe.SEED)  # the same initial weights and noise for each
         model = recipe.build()
         model.compile(optimizer=make())
         curve = {}
@@ -122,7 +124,7 @@ def sdae_epochs(fast):
     widths = (784, 32, 16) if fast else (784, 1000, 1000, 1000)
     rows = {}
     for epochs in ((1, 2) if fast else (10, 30)):
-        keras.utils.set_random_seed(recipe.SEED)
+        keras_dae.set_random_seed(recipe.SEED)
         model = recipe.build(widths=widths)
         start = time.perf_counter()
         model.pretrain(x_train, epochs_per_layer=epochs, batch_size=recipe.BATCH_SIZE,
@@ -152,7 +154,6 @@ FINETUNE_BATCHES = ((64, 0.1), (16, 0.1), (8, 0.05), (4, 0.025))
 
 
 def finetune_batch(fast):
-    import keras
 
     from keras_dae.training import load_recipe
 
@@ -161,7 +162,7 @@ def finetune_batch(fast):
     epochs = 1 if fast else recipe.EPOCHS
     rows = {}
     for batch_size, learning_rate in (FINETUNE_BATCHES[::3] if fast else FINETUNE_BATCHES):
-        keras.utils.set_random_seed(recipe.SEED)
+        keras_dae.set_random_seed(recipe.SEED)
         model = recipe.build()  # the packaged pretrained stack under a fresh head
         start = time.perf_counter()
         result = recipe.fit(model, x_train, x_val, epochs, [], (y_train, y_val),
@@ -235,7 +236,6 @@ def _unet_stage(fast, arms):
     """A third stage of `unet-mnist-gauss` under each arm, label: (σ distribution, loss weighting);
     `fast` (tests): the first arm only, as each arm runs the same code, on an untrained
     one-level U-Net."""
-    import keras
 
     import keras_dae
     from keras_dae import datasets, training
@@ -249,7 +249,7 @@ def _unet_stage(fast, arms):
     rows = {"packaged (stages 1-2)": {"validation_psnr": score(keras_dae.load(recipe.NAME))}}
     print(rows, flush=True)
     for label, (distribution, weighting) in list(arms.items())[:1 if fast else None]:
-        keras.utils.set_random_seed(recipe.SEED)
+        keras_dae.set_random_seed(recipe.SEED)
         model = recipe.build() if fast else keras_dae.load(recipe.NAME)  # fast: an untrained stand-in
         model.corruption.sigma_distribution = distribution
         model.loss_weighting = weighting
@@ -282,7 +282,6 @@ UNET_BATCHES, UNET_BATCH_EPOCHS = (64, 128, 256), 2
 def unet_batch(fast):
     import math
 
-    import keras
 
     from keras_dae import datasets, training
     from keras_dae.training import stages
@@ -294,7 +293,7 @@ def unet_batch(fast):
     score = _unet_scorer(recipe, x_val)
     rows = {}
     for batch_size in UNET_BATCHES[1:2] if fast else UNET_BATCHES:  # fast (tests): one, with a scaled rate
-        keras.utils.set_random_seed(recipe.SEED)
+        keras_dae.set_random_seed(recipe.SEED)
         model = recipe.build()
         rate = recipe.LEARNING_RATE * math.sqrt(batch_size / recipe.BATCH_SIZE)
         steps = epochs * -(-len(x_train) // batch_size)
@@ -341,7 +340,7 @@ def unet_candidate(fast):
     _, (x_val, _) = _data(fast)
     score = _unet_scorer(recipe, x_val)
     if fast:  # tests: an untrained (one-level) model stands in for a finished run
-        keras.utils.set_random_seed(recipe.SEED)
+        keras_dae.set_random_seed(recipe.SEED)
         candidate = _unet_recipe(fast).build()
     else:
         candidate = keras.saving.load_model(UNET_CANDIDATE / training.TRAINED_FILE)

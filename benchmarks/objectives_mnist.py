@@ -17,6 +17,7 @@ import time
 import keras
 import numpy as np
 
+import keras_dae
 from keras_dae.evaluation import baselines
 from keras_dae import layers, models, networks
 from keras_dae.datasets import load_mnist
@@ -58,7 +59,7 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
-    keras.utils.set_random_seed(0)
+    keras_dae.set_random_seed(0)
     x_train, _ = load_mnist("train", num_images=args.train)
     x_val, _ = load_mnist("val", num_images=100)
     x_test, _ = load_mnist("test", num_images=args.test)

@@ -32,6 +32,8 @@ def measure(args):
     import keras
     import speed
 
+    import keras_dae
+
     from keras_dae import datasets
 
     backend = keras.backend.backend()
@@ -43,7 +45,7 @@ def measure(args):
     jobs = {}
     for policy in POLICIES:
         keras.config.set_dtype_policy(policy)
-        keras.utils.set_random_seed(0)
+        keras_dae.set_random_seed(0)
         model = unet.build()
         model.compile(optimizer=keras.optimizers.Adam(unet.LEARNING_RATE))
         jobs[policy] = (model, x, None)

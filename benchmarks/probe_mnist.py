@@ -19,6 +19,7 @@ import argparse
 import pathlib
 import time
 
+import keras_dae
 from keras_dae import layers
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -39,7 +40,7 @@ def train_encoder(corruption, x_train, recipe, epochs, seed=0, width=1000):
 
     from keras_dae import models
 
-    keras.utils.set_random_seed(seed)  # the same initial weights for every corruption
+    keras_dae.set_random_seed(seed)  # the same initial weights for every corruption
     model = models.StackedDAE((784, width), activation="sigmoid", tied=True, loss="bce",
                               corruption=corruption, input_shape=(28, 28, 1))
     model.pretrain(x_train, epochs_per_layer=epochs, batch_size=recipe.BATCH_SIZE,

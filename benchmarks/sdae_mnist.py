@@ -77,10 +77,11 @@ def pretrained_stack(condition, seed, x_train, fast=False, reuse_zoo=True, cache
     """
     import keras
 
+    import keras_dae
     from keras_dae.zoo import archives, hub
 
     widths = (784, 64, 64, 64) if fast else WIDTHS  # WIDTHS: the recipe's default
-    keras.utils.set_random_seed(seed)
+    keras_dae.set_random_seed(seed)
     nu = CONDITIONS[condition]
     if condition == "sdae" and seed == PRETRAIN.SEED and reuse_zoo and not fast:
         return hub.load(PRETRAIN.NAME, compile=False), f"zoo entry {PRETRAIN.NAME}", 0.0
@@ -121,6 +122,7 @@ def run(condition, seed, data, fast=False, reuse_zoo=True, cache_dir=None):
     `(result dict, classifier)`. See `pretrained_stack` for `reuse_zoo` and `cache_dir`."""
     import keras
 
+    import keras_dae
     from keras_dae import downstream
 
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = data
@@ -131,7 +133,7 @@ def run(condition, seed, data, fast=False, reuse_zoo=True, cache_dir=None):
     else:
         stack, pretrained, pretrain_seconds = pretrained_stack(condition, seed, x_train, fast,
                                                                reuse_zoo, cache_dir)
-        keras.utils.set_random_seed(seed)
+        keras_dae.set_random_seed(seed)
         clf = downstream.classifier(stack.encoder, num_classes=10)
         start = time.perf_counter()
         epochs, batch_size, learning_rate = FINETUNING[condition]

@@ -134,6 +134,8 @@ def recipe(model_name):
 def measure_keras(backend, models, options, steps, warmup, repeats):
     import keras
 
+    import keras_dae
+
     if options.get("threads"):
         import tensorflow as tf
 
@@ -143,7 +145,7 @@ def measure_keras(backend, models, options, steps, warmup, repeats):
     out = {}
     for name in models:
         r = recipe(name)
-        keras.utils.set_random_seed(0)
+        keras_dae.set_random_seed(0)
         model = r.build()
         model.compile(optimizer=keras.optimizers.Adam(r.LEARNING_RATE), jit_compile=options.get("jit_compile", "auto"),
                       steps_per_execution=options.get("steps_per_execution", 1))

@@ -46,7 +46,7 @@ def optimal_step(x_tilde, sigma, num_angles=720):
     return w @ circle - x_tilde
 
 
-keras.utils.set_random_seed(args.seed)
+keras_dae.set_random_seed(args.seed)
 rng = np.random.default_rng(args.seed)
 theta = rng.uniform(0, 2 * np.pi, num_train)
 x_train = np.stack([np.cos(theta), np.sin(theta)], axis=1).astype("float32")  # (N, 2) on the circle

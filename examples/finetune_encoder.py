@@ -38,7 +38,7 @@ num_test = 256 if args.fast else 10_000
 epochs = 1 if args.fast else 10
 
 
-keras.utils.set_random_seed(args.seed)
+keras_dae.set_random_seed(args.seed)
 x_train, y_train = load_mnist("train", num_images=num_labelled)
 x_test, y_test = load_mnist("test", num_images=num_test)
 
@@ -53,7 +53,7 @@ encoders = {f"pretrained ({args.encoder})": zoo.encoder,
 
 curves = {}
 for name, encoder in encoders.items():
-    keras.utils.set_random_seed(args.seed)  # the same head initialisation for both
+    keras_dae.set_random_seed(args.seed)  # the same head initialisation for both
     classifier = keras.Sequential([encoder, keras.layers.Dense(10)])
     classifier.compile(optimizer=keras.optimizers.Adam(3e-4),
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -48,7 +48,7 @@ num_test = 256 if args.fast else 2_000
 epochs = 1 if args.fast else 3
 
 
-keras.utils.set_random_seed(args.seed)
+keras_dae.set_random_seed(args.seed)
 # The zoo model was trained on the first 50,000 training images: continue on the last ones.
 x_train, _ = load_mnist("train")
 x_train = x_train[-num_train:]

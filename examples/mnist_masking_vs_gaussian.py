@@ -38,7 +38,7 @@ num_test = 200 if args.fast else 2_000
 epochs = 1 if args.fast else 10
 
 
-keras.utils.set_random_seed(args.seed)
+keras_dae.set_random_seed(args.seed)
 x_train, _ = load_mnist("train", num_images=num_train)
 x_test, _ = load_mnist("test", num_images=num_test)
 

@@ -37,7 +37,7 @@ epochs = 1 if args.fast else 10
 max_iter = 100 if args.fast else 1_000  # logistic-regression solver iterations
 
 
-keras.utils.set_random_seed(args.seed)
+keras_dae.set_random_seed(args.seed)
 x_train, y_train = load_mnist("train", num_images=num_train)
 x_test, y_test = load_mnist("test", num_images=num_test)
 
@@ -49,7 +49,7 @@ corruptions = {  # None: a plain autoencoder
 }
 accuracy = {}
 for name, corruption in corruptions.items():
-    keras.utils.set_random_seed(args.seed)  # the same initial weights for every encoder
+    keras_dae.set_random_seed(args.seed)  # the same initial weights for every encoder
     network = keras_dae.networks.mlp((784, 512, 128), activation="relu", output_activation="sigmoid",
                                      input_shape=(28, 28, 1))
     model = keras_dae.models.DAE(network, corruption, loss="bce")

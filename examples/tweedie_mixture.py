@@ -55,7 +55,7 @@ def exact_tweedie_step(x_tilde, sigma):
     return sigma**2 * np.einsum("nk,nkd->nd", w, diff) / v
 
 
-keras.utils.set_random_seed(args.seed)
+keras_dae.set_random_seed(args.seed)
 rng = np.random.default_rng(args.seed)
 x_train = sample_mixture(num_train, rng)
 

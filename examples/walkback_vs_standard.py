@@ -47,7 +47,7 @@ def tile(images, cols=8):
     return np.concatenate(rows, axis=0)
 
 
-keras.utils.set_random_seed(args.seed)
+keras_dae.set_random_seed(args.seed)
 x_train, y_train = load_mnist("train", num_images=num_train)
 x_test, _ = load_mnist("test", num_images=num_samples)
 
@@ -68,7 +68,7 @@ def quality(images):
 
 samples = {}
 for name in ("standard", "walkback"):
-    keras.utils.set_random_seed(args.seed)  # the same initial weights for both
+    keras_dae.set_random_seed(args.seed)  # the same initial weights for both
     network = keras_dae.networks.mlp((784, 512, 128), activation="relu", output_activation="sigmoid",
                                      input_shape=(28, 28, 1))
     # Salt-and-pepper, the corruption of Bengio et al. (2013)'s MNIST chains.

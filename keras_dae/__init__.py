@@ -4,7 +4,8 @@
 `$KERAS_BACKEND` is unset (`keras_dae.startup`), and every name below is imported on first
 use. The library: `layers` (corruptions, σ-embeddings), `networks`, `models` (objectives,
 sampling), `callbacks`, `datasets`, `metrics`, `downstream`; the zoo: `load`, `publish`,
-`list_models` (`keras_dae.zoo`); `evaluate` and the protocols (`keras_dae.evaluation`);
+`list_models` (`keras_dae.zoo`); `set_random_seed` (Keras', without importing TensorFlow on the
+other backends); `evaluate` and the protocols (`keras_dae.evaluation`);
 plug-and-play restoration (`keras_dae.restoration`); σ of an image (`keras_dae.noise_level`);
 recipes and runs (`keras_dae.training`); the command line (`keras_dae.cli`).
 
@@ -43,6 +44,7 @@ _FUNCTIONS = {
     "publish": "keras_dae.zoo.hub",
     "list_models": "keras_dae.zoo.registry",
     "evaluate": "keras_dae.evaluation.protocol",
+    "set_random_seed": "keras_dae.backend",
 }
 
 

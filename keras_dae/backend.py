@@ -7,6 +7,7 @@ lazily so that a user with a single backend installed never imports the others.
 
 import collections
 import os
+import sys
 import warnings
 
 import keras
@@ -339,3 +340,26 @@ def import_tensorflow():
     import tensorflow
 
     return tensorflow
+
+
+def set_random_seed(seed):
+    """`keras.utils.set_random_seed(seed)` (Python, NumPy, the backend and Keras' global
+    `SeedGenerator`) without importing TensorFlow on JAX or torch.
+
+    Keras also seeds `tf.random` whenever TensorFlow is installed, for `tf.data` users, and
+    imports it to do so: 3 s at the start of every `keras-dae train` on JAX or torch on a
+    machine with the three backends (2026-12-07), for a pipeline keras-dae does not use there.
+    TensorFlow is still seeded on its own backend and wherever it has been imported already.
+    """
+    from keras.src.utils import module_utils  # Keras' lazy handle on TensorFlow
+
+    tf = module_utils.tensorflow
+    skip = (keras.backend.backend() != "tensorflow" and "tensorflow" not in sys.modules
+            and tf._available is None)
+    if skip:
+        tf._available = False  # what Keras reads to decide whether to seed TensorFlow
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        if skip:
+            tf._available = None

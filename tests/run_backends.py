@@ -20,8 +20,10 @@ import argparse
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 
@@ -132,6 +134,11 @@ def main(argv=None):
             jobs.append((cost, backend, i, group))
     jobs.sort(key=lambda j: -j[0])
 
+    # One JAX compilation cache for this run's processes (tests/conftest.py says why), empty at
+    # the start so that every run measures the same.
+    cache = pathlib.Path(tempfile.mkdtemp(prefix="keras-dae-tests-jax-"))
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.fspath(cache))
+
     junits = {b: [] for b in backends}
     seconds = {b: 0.0 for b in backends}
     codes = {b: 0 for b in backends}
@@ -167,6 +174,7 @@ def main(argv=None):
             print(f"\n===== {name} (exit {proc.returncode}, {time.time() - t0:.0f} s) =====")
             print(text[-6000:] if proc.returncode else "\n".join(text.splitlines()[-3:]), flush=True)
 
+    shutil.rmtree(cache, ignore_errors=True)
     print_measured({b: measured(junits[b]) for b in backends}, out)
     print("\nbackend      passed  failed  skipped  seconds")
     total_passed = total_failed = total_skipped = 0

@@ -1,6 +1,7 @@
 """What a newcomer meets first: a backend picked without settings, a `--help` and `list`
 that import no framework, σ in the units people use refused with a hint, output formats
-decided by the extension, and nothing written when a check fails."""
+decided by the extension, nothing written when a check fails, and no framework imported
+that the backend does not need."""
 
 import json
 import os
@@ -34,6 +35,20 @@ def test_help_and_list_import_no_framework():
             "        except SystemExit: pass\n"
             f"print([m for m in {FRAMEWORKS!r} if m in sys.modules])")
     assert _run(code).strip() == "[]"
+
+
+def test_set_random_seed_seeds_as_keras_does_without_importing_tensorflow_elsewhere():
+    # Keras' own imports TensorFlow whenever it is installed (3 s per `keras-dae train`).
+    code = ("import random, sys, keras, numpy as np, keras_dae\n"
+            "def draws(): return [keras.ops.convert_to_numpy(keras.random.normal((3,))).tolist(),"
+            " keras.ops.convert_to_numpy(keras.initializers.GlorotUniform()((2, 2))).tolist(),"
+            " np.random.rand(), random.random()]\n"
+            "keras_dae.set_random_seed(5); ours = draws()\n"
+            "imported = 'tensorflow' in sys.modules\n"
+            "keras.utils.set_random_seed(5)\n"
+            "print(imported, ours == draws())")
+    backend = os.environ["KERAS_BACKEND"]
+    assert _run(code, env_drop=()).split() == [str(backend == "tensorflow"), "True"]
 
 
 @pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "jax") != "jax",

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_dae
 from keras_dae import layers, models
 from keras_dae.models import sampling
 
@@ -52,7 +53,7 @@ OBJECTIVES = {
 @pytest.mark.parametrize("objective", list(OBJECTIVES))
 def test_gaussian_reaches_bayes_mse(objective, sigma, record_property):
     cls, conditioned, lr = OBJECTIVES[objective]
-    keras.utils.set_random_seed(0)
+    keras_dae.set_random_seed(0)
     x_train, x_test = gaussian(40960, 1), gaussian(20000, 2)
     noisy = x_test + sigma * np.random.default_rng(3).standard_normal(x_test.shape).astype("float32")
     bayes = np.mean((bayes_denoise(noisy, sigma) - x_test) ** 2)
@@ -117,7 +118,7 @@ def score_model():
 
 def train_score_model(means):
     keras.utils.clear_session()
-    keras.utils.set_random_seed(0)
+    keras_dae.set_random_seed(0)
     from keras_dae import networks
 
     net = networks.mlp((2, 64, 64), activation="silu", output_activation="linear",

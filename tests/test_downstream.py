@@ -83,7 +83,7 @@ def test_interrupted_fine_tuning_resumes_and_keeps_the_best_epoch_of_the_whole_r
     folder = tmp_path / "checkpoint"
     callbacks = lambda: [keras.callbacks.BackupAndRestore(str(folder / "backup")),  # noqa: E731
                          keras.callbacks.CSVLogger(str(folder / "log.csv"), append=True)]
-    keras.utils.set_random_seed(0)
+    keras_dae.set_random_seed(0)
     clf = downstream.classifier(tiny_stack().encoder)
     folder.mkdir()
     with pytest.raises(KeyboardInterrupt):
@@ -93,7 +93,7 @@ def test_interrupted_fine_tuning_resumes_and_keeps_the_best_epoch_of_the_whole_r
     assert first["epoch"] in (1, 2, 3)
 
     keras.utils.clear_session()  # a fresh process: the model as the recipe builds it
-    keras.utils.set_random_seed(0)
+    keras_dae.set_random_seed(0)
     clf = downstream.classifier(tiny_stack().encoder)
     history = downstream.fine_tune(clf, x, y, xv, yv, epochs=5, learning_rate=0.5, batch_size=32,
                                    callbacks=callbacks(), checkpoint_dir=folder)

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_dae
 from keras_dae import layers, models, networks
 from keras_dae.callbacks import EvaluateWithEMA, ValidationPSNR, ema_weights
 from tests.helpers import to_numpy
@@ -35,7 +36,7 @@ class _Snapshot(keras.callbacks.Callback):
 
 
 def test_validation_measures_the_average_and_fit_ends_with_it():
-    keras.utils.set_random_seed(0)
+    keras_dae.set_random_seed(0)
     model, x, x_val = _model(), _data(), _data(16, seed=1)
     psnr, snapshot = ValidationPSNR(x_val, (0.2,), seed=1), _Snapshot()
     history = model.fit(x, validation_data=(x_val,), epochs=2, batch_size=16, verbose=0,
@@ -83,7 +84,7 @@ def test_without_an_average_nothing_changes():
 
 @pytest.mark.parametrize("momentum", [0.9, None])
 def test_validation_also_logs_the_trained_weights_beside_their_average(momentum):
-    keras.utils.set_random_seed(0)
+    keras_dae.set_random_seed(0)
     model, x, x_val = _model(momentum), _data(), _data(16, seed=1)
     psnr, snapshot = ValidationPSNR(x_val, (0.2,), seed=1), _Snapshot() if momentum else None
     history = model.fit(x, epochs=2, batch_size=16, verbose=0,

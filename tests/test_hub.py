@@ -54,7 +54,7 @@ class TinyDAE(keras.Model):
 
 
 def functional_model(seed):
-    keras.utils.set_random_seed(seed)
+    keras_dae.set_random_seed(seed)
     inputs = keras.Input((8,))
     h = layers.AdditiveGaussian(sigma=0.1, seed=seed)(inputs)
     outputs = keras.layers.Dense(8)(keras.layers.Dense(4, activation="relu")(h))
@@ -404,7 +404,7 @@ def test_package_drops_the_optimizer_state(tmp_path):
 
 
 def test_package_in_float16_halves_the_weights_and_loads_as_float32(tmp_path):
-    keras.utils.set_random_seed(64)
+    keras_dae.set_random_seed(64)
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(512, activation="relu"),
                               keras.layers.Dense(8)])
     full = tmp_path / "full.keras"

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_dae
 from keras_dae import layers, models, networks
 from tests.helpers import to_numpy
 
@@ -44,7 +45,7 @@ PAIRS = [(case, "mixed_float16") for case in sorted(CASES)] + [
 
 @pytest.mark.parametrize("case, policy", PAIRS, indirect=["policy"])
 def test_trains_and_predicts_under_mixed_precision(case, policy):
-    keras.utils.set_random_seed(0)
+    keras_dae.set_random_seed(0)
     model = CASES[case]()
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     rng = np.random.default_rng(0)

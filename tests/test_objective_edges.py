@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_dae
 from keras_dae import layers, models, networks
 from keras_dae.models import sampling
 from keras_dae.models.stacked import layer_corruption
@@ -106,7 +107,7 @@ def test_bce_loss_is_finite_under_mixed_float16():
 
 def test_fit_x_x_corrupts_like_fit_x():
     def loss_of(*args):
-        keras.utils.set_random_seed(0)
+        keras_dae.set_random_seed(0)
         model = models.DAE(conv(output="sigmoid"), layers.AdditiveGaussian(sigma=0.3, seed=4))
         model.compile(optimizer=keras.optimizers.SGD(0.0))
         return model.fit(*args, batch_size=N, epochs=1, verbose=0, shuffle=False).history["loss"][0]
@@ -228,8 +229,6 @@ def test_training_from_sigma_1e3_to_5_stays_finite(policy):
 
 
 def test_flat_images_denoise_to_finite_values_in_range():
-    import keras_dae
-
     model = keras_dae.load("unet-mnist-gauss")
     flat = np.stack([np.zeros((28, 28, 1)), np.ones((28, 28, 1))]).astype("float32")
     for out in (model.denoise(flat, sigma=0.1), model.denoise(flat)):

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_dae
 from keras_dae import layers
 from keras_dae.models import sampling
 
@@ -83,7 +84,7 @@ def test_frechet_distance_of_gaussians_is_the_closed_form():
 def test_sample_quality_reads_the_named_layer_of_a_classifier():
     from keras_dae.evaluation.sample_quality import SampleQuality
 
-    keras.utils.set_random_seed(0)
+    keras_dae.set_random_seed(0)
     inputs = keras.Input((6, 6, 1))
     h = keras.layers.Dense(5, activation="sigmoid", name="features")(keras.layers.Flatten()(inputs))
     classifier = keras.Model(inputs, keras.layers.Dense(3)(h))

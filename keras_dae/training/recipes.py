@@ -153,7 +153,7 @@ def train(recipe, epochs=None, out=None, num_eval_images=None, num_train_images=
     if (out / TRAINED_FILE).is_file():  # trained with export=False, maybe on another machine
         model = keras.saving.load_model(out / TRAINED_FILE)
         return _finish(recipe, model, out, epochs, {}, num_eval_images, install, export_dir)
-    keras.utils.set_random_seed(recipe.SEED)
+    backend.set_random_seed(recipe.SEED)
 
     if hasattr(recipe, "data"):
         (x_train, y_train), (x_val, y_val) = recipe.data(num_train_images)
