@@ -37,18 +37,31 @@ def test_help_and_list_import_no_framework():
     assert _run(code).strip() == "[]"
 
 
-def test_set_random_seed_seeds_as_keras_does_without_importing_tensorflow_elsewhere():
-    # Keras' own imports TensorFlow whenever it is installed (3 s per `keras-dae train`).
-    code = ("import random, sys, keras, numpy as np, keras_dae\n"
-            "def draws(): return [keras.ops.convert_to_numpy(keras.random.normal((3,))).tolist(),"
-            " keras.ops.convert_to_numpy(keras.initializers.GlorotUniform()((2, 2))).tolist(),"
-            " np.random.rand(), random.random()]\n"
-            "keras_dae.set_random_seed(5); ours = draws()\n"
-            "imported = 'tensorflow' in sys.modules\n"
-            "keras.utils.set_random_seed(5)\n"
-            "print(imported, ours == draws())")
-    backend = os.environ["KERAS_BACKEND"]
-    assert _run(code, env_drop=()).split() == [str(backend == "tensorflow"), "True"]
+def test_set_random_seed_seeds_as_keras_does_without_importing_tensorflow_elsewhere(monkeypatch):
+    # Keras' own imports TensorFlow whenever it is installed (3 s per `keras-dae train`). As if
+    # TensorFlow were not imported yet in this process: an import attempt fails the test.
+    import random
+
+    import keras
+    from keras.src.utils import module_utils
+
+    import keras_dae
+
+    def draws():
+        return [keras.ops.convert_to_numpy(keras.random.normal((3,))).tolist(),
+                keras.ops.convert_to_numpy(keras.initializers.GlorotUniform()((2, 2))).tolist(),
+                np.random.rand(), random.random()]
+
+    keras.utils.set_random_seed(5)
+    expected = draws()
+    tf = module_utils.tensorflow
+    if keras.backend.backend() != "tensorflow":
+        monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+        monkeypatch.setattr(tf, "_available", None)
+        monkeypatch.setattr(tf, "initialize", lambda: pytest.fail("imported TensorFlow"))
+    keras_dae.set_random_seed(5)
+    assert draws() == expected
+    assert tf._available is None or keras.backend.backend() == "tensorflow"
 
 
 @pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "jax") != "jax",
