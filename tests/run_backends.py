@@ -151,7 +151,8 @@ def main(argv=None):
             junit = out / f"junit-{name}.xml"
             junits[backend].append(junit)
             log = open(out / f"pytest-{name}.log", "w")
-            env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1"}
+            env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1",
+                   "KERAS_DAE_TESTS_FAST_EXIT": "1"}  # tests/conftest.py::pytest_unconfigure
             # The cores are shared by `--jobs` processes: OpenMP pools (torch, BLAS) sized for
             # the whole machine spin against each other (a torch test took 281 s instead of
             # ~30 beside another shard, 2026-12-01).
