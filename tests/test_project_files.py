@@ -36,13 +36,38 @@ def test_the_first_command_installs_the_core_and_one_backend_only():
     prerequisites, _ = make_target("demo")
     assert prerequisites == ["$(VENV)/.demo"]
     _, steps = make_target("$(VENV)/.demo")
-    installs = re.findall(r'pip install .*-e "\.\[(\w+)\]"', steps)
+    installs = re.findall(r'(?:pip install|uv_install\.py) .*-e "\.\[(\w+)\]"', steps)
     assert installs == ["demo"], steps
     demo = names(EXTRAS["demo"])
     assert len(demo & BACKENDS) == 1 and not demo & TEST_TOOLS, demo
     assert names(PYPROJECT["project"]["dependencies"]).isdisjoint(BACKENDS | TEST_TOOLS)
     _, test_steps = make_target("$(VENV)/.installed")
     assert '-e ".[dev]"' in test_steps  # `make test` still installs everything
+
+
+def test_the_installer_passes_pips_configuration_to_uv():
+    """uv reads no pip.conf: without the find-links pip is configured with, it would miss the
+    CPU build of torch on disk and fetch a CUDA build (tools/uv_install.py)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import uv_install
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    listed = ["global.find-links='/opt/wheels'",
+              "global.extra-index-url='file:///a/simple file:///b/simple'",
+              ":env:.find-links='/opt/wheels'",  # the same value from PIP_FIND_LINKS: once
+              "global.index-url='https://old/simple'", "install.index-url='https://new/simple'",
+              "global.constraint='/etc/caps.txt\\n/etc/more.txt'",  # one per line, as pip allows
+              "global.cert='/etc/ca.crt'", "global.timeout='60'", "no equals sign here"]
+    config = uv_install.pip_config(listed)
+    assert config["find-links"] == ["/opt/wheels"] and config["cert"] == ["/etc/ca.crt"]
+    assert uv_install.uv_arguments(config) == [
+        "--index-url", "https://new/simple",
+        "--extra-index-url", "file:///a/simple", "--extra-index-url", "file:///b/simple",
+        "--find-links", "/opt/wheels",
+        "--constraint", "/etc/caps.txt", "--constraint", "/etc/more.txt",
+        "--index-strategy", "unsafe-best-match"]
+    assert uv_install.uv_arguments({}) == []
 
 
 def test_the_extras_never_install_two_tensorflows():
