@@ -326,7 +326,13 @@ def test_conv2d_is_keras_without_the_layout_copies(kwargs, shape, tmp_path):
         twin = keras.layers.Conv2D(data_format="channels_first", **kwargs)
         twin.build(y.shape)
         twin.set_weights(first.get_weights())
-        np.testing.assert_allclose(helpers.to_numpy(first(y)), helpers.to_numpy(twin(y)), atol=1e-5)
+        try:
+            expected = helpers.to_numpy(twin(y))
+        except Exception as error:  # TensorFlow on a CPU without oneDNN (no AVX-512): no NCHW kernel
+            with pytest.raises(type(error)):  # ... and the same error from ours
+                first(y)
+        else:
+            np.testing.assert_allclose(helpers.to_numpy(first(y)), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("size", [2, (4, 2), (41, 3)])
