@@ -129,9 +129,10 @@ def conv2d(x, kernel, strides, padding, dilation_rate, groups, bias=None):
             x = torch.nn.functional.pad(x, (0, 0, left, right, top, bottom))
     bias = None if bias is None else keras.ops.convert_to_tensor(bias)
     kernel = kernel.permute(3, 2, 0, 1)
-    if kernel.dtype == torch.float16 and kernel.device.type == "cpu":
-        # float16 on CPU runs PyTorch's slow_conv2d, whose backward wants a contiguous
-        # weight (it raises "grad_weight must be contiguous" for the permuted view).
+    if kernel.dtype in (torch.float16, torch.bfloat16) and kernel.device.type == "cpu":
+        # float16 on CPU, and bfloat16 on a CPU without AVX-512 (oneDNN's bfloat16 kernels),
+        # run PyTorch's slow_conv2d, whose backward wants a contiguous weight (it raises
+        # "grad_weight must be contiguous" for the permuted view). A copy of the kernel only.
         kernel = kernel.contiguous()
     y = torch.nn.functional.conv2d(torch.movedim(x, x.dim() - 1, 1), kernel, bias,
                                    stride=tuple(strides), padding=pad,
