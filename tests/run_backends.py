@@ -144,38 +144,43 @@ def main(argv=None):
     codes = {b: 0 for b in backends}
     running = {}
     start = time.time()
-    while jobs or running:
-        while jobs and len(running) < args.jobs:
-            _, backend, i, group = jobs.pop(0)
-            name = f"{backend}-{i}"
-            junit = out / f"junit-{name}.xml"
-            junits[backend].append(junit)
-            log = open(out / f"pytest-{name}.log", "w")
-            env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1",
-                   "KERAS_DAE_TESTS_FAST_EXIT": "1"}  # tests/conftest.py::pytest_unconfigure
-            # The cores are shared by `--jobs` processes: OpenMP pools (torch, BLAS) sized for
-            # the whole machine spin against each other (a torch test took 281 s instead of
-            # ~30 beside another shard, 2026-12-01).
-            env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(args.jobs, 1))))
-            cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                   f"--junitxml={junit}", *pytest_args, *(os.fspath(f.relative_to(ROOT)) for f in group)]
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            running[name] = (proc, log, backend, time.time())
-            print(f"[{name}] started: {' '.join(cmd[1:])}", flush=True)
-        time.sleep(1)
-        for name, (proc, log, backend, t0) in list(running.items()):
-            if proc.poll() is None:
-                continue
+    try:
+        while jobs or running:
+            while jobs and len(running) < args.jobs:
+                _, backend, i, group = jobs.pop(0)
+                name = f"{backend}-{i}"
+                junit = out / f"junit-{name}.xml"
+                junits[backend].append(junit)
+                log = open(out / f"pytest-{name}.log", "w")
+                env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1",
+                       "KERAS_DAE_TESTS_FAST_EXIT": "1"}  # tests/conftest.py::pytest_unconfigure
+                # The cores are shared by `--jobs` processes: OpenMP pools (torch, BLAS) sized for
+                # the whole machine spin against each other (a torch test took 281 s instead of
+                # ~30 beside another shard, 2026-12-01).
+                env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(args.jobs, 1))))
+                cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                       f"--junitxml={junit}", *pytest_args, *(os.fspath(f.relative_to(ROOT)) for f in group)]
+                proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                running[name] = (proc, log, backend, time.time())
+                print(f"[{name}] started: {' '.join(cmd[1:])}", flush=True)
+            time.sleep(1)
+            for name, (proc, log, backend, t0) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                log.close()
+                del running[name]
+                seconds[backend] += time.time() - t0
+                # 5: this shard selected no test (e.g. under -m); the backend's total decides
+                codes[backend] = codes[backend] or (0 if proc.returncode == 5 else proc.returncode)
+                text = (out / f"pytest-{name}.log").read_text()
+                print(f"\n===== {name} (exit {proc.returncode}, {time.time() - t0:.0f} s) =====")
+                print(text[-6000:] if proc.returncode else "\n".join(text.splitlines()[-3:]), flush=True)
+    finally:
+        for proc, log, _, _ in running.values():  # interrupted (Ctrl-C): stop the shards too
+            proc.terminate()
+            proc.wait()
             log.close()
-            del running[name]
-            seconds[backend] += time.time() - t0
-            # 5: this shard selected no test (e.g. under -m); the backend's total decides
-            codes[backend] = codes[backend] or (0 if proc.returncode == 5 else proc.returncode)
-            text = (out / f"pytest-{name}.log").read_text()
-            print(f"\n===== {name} (exit {proc.returncode}, {time.time() - t0:.0f} s) =====")
-            print(text[-6000:] if proc.returncode else "\n".join(text.splitlines()[-3:]), flush=True)
-
-    shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)  # also when interrupted
     print_measured({b: measured(junits[b]) for b in backends}, out)
     print("\nbackend      passed  failed  skipped  seconds")
     total_passed = total_failed = total_skipped = 0
