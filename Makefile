@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # all three backends and the evaluation and test tools.
 DEMO_BACKEND ?= jax
 
-# Installs go through uv, configured as pip is (tools/uv_install.py says why: 3× faster here).
+# Installs go through uv, configured as pip is (tools/uv_install.py says why: 2–3× faster here).
 $(VENV)/.demo: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt uv
