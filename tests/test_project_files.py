@@ -56,13 +56,16 @@ def test_the_installer_passes_pips_configuration_to_uv():
     listed = ["global.find-links='/opt/wheels'",
               "global.extra-index-url='file:///a/simple file:///b/simple'",
               ":env:.find-links='/opt/wheels'",  # the same value from PIP_FIND_LINKS: once
+              ":env:.index-url='https://env/simple'",  # sorts first, yet overrides both below
               "global.index-url='https://old/simple'", "install.index-url='https://new/simple'",
               "global.constraint='/etc/caps.txt\\n/etc/more.txt'",  # one per line, as pip allows
+              "download.extra-index-url='https://other/simple'",  # another command's: not install's
               "global.cert='/etc/ca.crt'", "global.timeout='60'", "no equals sign here"]
     config = uv_install.pip_config(listed)
     assert config["find-links"] == ["/opt/wheels"] and config["cert"] == ["/etc/ca.crt"]
+    assert uv_install.pip_config(listed[4:6])["index-url"] == ["https://new/simple"]  # install over global
     assert uv_install.uv_arguments(config) == [
-        "--index-url", "https://new/simple",
+        "--index-url", "https://env/simple",
         "--extra-index-url", "file:///a/simple", "--extra-index-url", "file:///b/simple",
         "--find-links", "/opt/wheels",
         "--constraint", "/etc/caps.txt", "--constraint", "/etc/more.txt",

@@ -27,35 +27,33 @@ OPTIONS = {
     "find-links": "--find-links",
     "constraint": "--constraint",
 }
+# The sections `pip install` reads, each overriding the one before (pip's ConfigOptionParser:
+# global, then the command's own, then the PIP_* variables); other commands' sections are not its.
+PRECEDENCE = ("global", "install", ":env:")
 
 
 def pip_config(lines):
-    """`{option: [values]}` from the lines of `pip config list` (`section.option='value'`, the
-    value as Python's repr); a value holding several entries (separated by white space or
-    new lines, as pip allows) is split."""
-    config = {}
+    """`{option: [values]}` that `pip install` uses, from the lines of `pip config list`
+    (`section.option='value'`, the value as Python's repr): each option's value from the
+    section that wins, split into its entries (separated by white space or new lines, as pip
+    allows)."""
+    found = {}
     for line in lines:
         key, sep, value = line.partition("=")
-        if not sep:
+        section, dot, option = key.rpartition(".")
+        if not (sep and dot) or section not in PRECEDENCE:
             continue
-        option = key.rsplit(".", 1)[-1]
         if value[:1] in "'\"":
             value = ast.literal_eval(value)
-        for item in value.split():
-            if item not in config.setdefault(option, []):
-                config[option].append(item)
-    return config
+        rank = PRECEDENCE.index(section)
+        if rank >= found.get(option, (-1, None))[0]:
+            found[option] = (rank, value.split())
+    return {option: values for option, (_, values) in found.items()}
 
 
 def uv_arguments(config):
     """uv options equivalent to pip's `config` (from `pip_config`)."""
-    args = []
-    for option, flag in OPTIONS.items():
-        values = config.get(option, [])
-        if option == "index-url":
-            values = values[-1:]  # the last one configured wins, as in pip
-        for value in values:
-            args += [flag, value]
+    args = [arg for option, flag in OPTIONS.items() for value in config.get(option, []) for arg in (flag, value)]
     if config.get("extra-index-url") or config.get("find-links"):
         args += ["--index-strategy", "unsafe-best-match"]
     return args
