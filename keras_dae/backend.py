@@ -287,6 +287,28 @@ def data_parallel(devices=None, batch_size=None):
     return keras.distribution.DataParallel(devices=devices)
 
 
+def build_optimizer(model):
+    """Creates `model.optimizer`'s variables now, before a first `fit` traces its step, where
+    TensorFlow would create them (returns `model`).
+
+    Without a distribution strategy, Keras' TensorFlow trainer leaves the optimizer unbuilt
+    until the first trace of the train step, so every slot variable (Adam's two per weight)
+    is created inside the graph behind a run-once `tf.cond`: the first `fit` of a small
+    U-Net DAE took 41 s, and 19–24 s with the optimizer built first (2 CPU cores,
+    2026-12-08). JAX and torch build it before tracing already; so does TensorFlow under a
+    strategy. Nothing is built while a layer still lacks its weights (built at the first
+    call), whose variables the optimizer must track too. The training is the same: the
+    slots start at zero either way.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if (keras.backend.backend() != "tensorflow" or optimizer is None or optimizer.built
+            or getattr(model, "_distribute_strategy", None) is not None
+            or not all(layer.built for layer in model._flatten_layers())):
+        return model
+    optimizer.build(model.trainable_variables)
+    return model
+
+
 _ENTRY_POINTS = ("fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "predict_on_batch")
 
 

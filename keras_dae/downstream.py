@@ -19,6 +19,7 @@ import os
 import keras
 import numpy as np
 
+from keras_dae import backend
 from keras_dae.evaluation.probe import linear_probe as linear_probe
 from keras_dae.networks.mlp import TiedDense
 from keras_dae.utils import atomic_save, atomic_write
@@ -144,6 +145,7 @@ def fine_tune(model, x_train, y_train, x_val, y_val, epochs=20, learning_rate=0.
     model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=momentum),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
+    backend.build_optimizer(model)
     best = _KeepBest(checkpoint_dir)
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
                         batch_size=batch_size, callbacks=[best, *(callbacks or [])], verbose=verbose)

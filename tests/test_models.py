@@ -54,9 +54,9 @@ def inputs_for(x, conditioned, sigma=0.1):
     return [x, np.full((len(x),), sigma, "float32")] if conditioned else x
 
 
-def compiled(model, lr=1e-2, jit_compile=False, **kwargs):
-    """Compiles with Adam; eager unless asked (XLA compiles cost seconds per model on CPU;
-    the tests of in-step behaviour ask for `jit_for_tests()`)."""
+def compiled(model, lr=1e-2, jit_compile="auto", **kwargs):
+    """Compiles with Adam; Keras' default compile unless asked (the tests of in-step behaviour
+    ask for `jit_for_tests()`)."""
     model.compile(optimizer=keras.optimizers.Adam(lr), jit_compile=jit_compile, **kwargs)
     return model
 
@@ -385,3 +385,23 @@ def test_residual_loss_weighting_errors():
     assert model.get_config()["loss_weighting"] == "output" and model._sigma_power == 2.0
     with pytest.raises(ValueError, match="Received: loss_weighting=None"):
         model.loss_weighting = None
+
+
+def test_fit_builds_the_optimizer_before_the_first_step_and_trains_as_keras_does():
+    """keras_dae.backend.build_optimizer: on TensorFlow, Keras would create the optimizer's
+    variables inside the first traced step (twice as slow a first `fit`); ours are built
+    before it, and the training is Keras' own to the last digit."""
+    built = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            built.append(self.model.optimizer.built)
+
+    ours, _ = build("dae")
+    keras_own, _ = build("dae")
+    keras_own.set_weights(ours.get_weights())
+    compiled(ours).fit(data(), epochs=2, batch_size=8, shuffle=False, verbose=0, callbacks=[Probe()])
+    keras.Model.fit(compiled(keras_own), data(), epochs=2, batch_size=8, shuffle=False, verbose=0)
+    assert built == [True]
+    for a, b in zip(ours.get_weights(), keras_own.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)

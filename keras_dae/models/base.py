@@ -270,12 +270,14 @@ class DAE(InferenceMixin, ViewsMixin, keras.Model):
         if paired and self.conditioned and self._split(inputs)[1] is None:  # before any tracing
             raise ValueError(_PAIRS_NEED_SIGMA.format(type(self).__name__))
         self._set_paired(paired)
+        backend.build_optimizer(self)
         history = super().fit(x, y, *args, **kwargs)
         unshare_averages(self)
         return history
 
     def train_on_batch(self, x, y=None, *args, **kwargs):
         self._set_paired(y is not None and y is not x)
+        backend.build_optimizer(self)
         return super().train_on_batch(x, None if y is x else y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
