@@ -6,14 +6,16 @@ import shutil
 import sys
 import tempfile
 
-# Tests compile hundreds of small XLA programs (JAX) and run each a few times: LLVM's
-# optimization passes cost more than they save there. At level 0, test_ema and
+# Tests compile hundreds of small XLA programs (JAX) and run each a few times: XLA's
+# optimization passes cost more than they save there. With them off, test_ema and
 # test_objective_edges took 24 s instead of 45 s on JAX (TensorFlow compiles XLA only where a
 # test asks for it; torch does not read it); results agree within the tests' tolerances.
-# (Also turning off LLVM's expensive passes made the tests that compute slower: JAX's whole
-# run took as long, 2026-12-07.) Set before JAX starts, inherited by the processes the tests
-# start; an XLA_FLAGS already set is kept.
-os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+# JAX's own switch (XLA's level 0 and no expensive LLVM passes: test_layers and
+# test_inpainting 161 s, as with XLA_FLAGS' level 0 alone, 164 s) can be turned back on where
+# programs run thousands of times (tests/helpers.py::optimized_xla: test_closed_form took
+# 55 s instead of 96 s, 2026-12-08). Set before JAX starts, inherited by the processes the
+# tests start; a value already set is kept.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 # JAX: one on-disk compilation cache for the run, shared by its processes (tests/run_backends.py
 # passes one folder to both JAX shards; the CLI runs, examples and workers the tests start inherit

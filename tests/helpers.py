@@ -5,6 +5,7 @@ importing any framework: each helper runs on whichever backend KERAS_BACKEND sel
 """
 
 import atexit
+import contextlib
 import json
 import os
 import pathlib
@@ -54,6 +55,24 @@ def jit_for_tests():
     run 2–3× slower on CPU than its graph steps (the closed-form mixture's 2,340 steps: 29 ms
     against 10 ms each, 2026-12-07)."""
     return backend() != "torch"
+
+
+@contextlib.contextmanager
+def optimized_xla():
+    """JAX: programs compiled inside get XLA's full optimization (tests/conftest.py turns most
+    of it off for the run, where compiling costs more than running); for the few tests whose
+    programs run thousands of times. Elsewhere a no-op."""
+    if backend() != "jax":
+        yield
+        return
+    import jax
+
+    before = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", False)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", before)
 
 
 def to_numpy(x):
