@@ -14,9 +14,11 @@ from tests.helpers import optimized_xla
 @pytest.fixture(scope="module", autouse=True)
 def _optimized_xla():
     # Thousands of training steps and Langevin steps: on JAX, optimized programs (the module
-    # took 55 s instead of 96 s; tests/conftest.py says why the others are not).
+    # took 55 s instead of 96 s beside another JAX run, 2026-12-08; tests/conftest.py says
+    # why the other tests are not).
     with optimized_xla():
         yield
+
 
 # N(μ, Σ) in d = 8 with a decaying spectrum: the identity map is far from optimal
 # (noisy MSE / Bayes MSE is 3.3 at σ = 0.1 and 18 at σ = 0.5) while the spread of the
