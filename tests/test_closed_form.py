@@ -143,7 +143,10 @@ def train_score_model(means):
     # so the gradient noise, not the step count, limits the accuracy there.
     steps = 60 * len(x) // 512
     schedule = keras.optimizers.schedules.CosineDecay(3e-3, steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule))
+    # 20 steps per call of the compiled function: the same steps and scores, 2,340 tiny steps
+    # in 27 s instead of 33 s on TensorFlow, 15 s instead of 18 s on JAX (torch takes only 1).
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  steps_per_execution=1 if keras.backend.backend() == "torch" else 20)
     history = model.fit(x, epochs=60, batch_size=512, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     return model
