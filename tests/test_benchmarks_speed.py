@@ -148,3 +148,14 @@ def test_train_settings_times_a_setting_on_this_backend_and_writes_the_table(mni
     table = bench.markdown(result)
     assert "| jax | default | 50.0 (0.50×) |" in table and "| jax | broken | failed |" in table
     assert "- jax broken unet: ['ValueError: x']" in table
+
+
+def test_first_fit_benchmark_times_both_ways(tmp_path):
+    bench = load_benchmark("first_fit")
+    result = bench.main(["--repeats", "1", "--widths", "8", "--images", "16", "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / f"first_fit_{result['backend']}.json").read_text())
+    assert saved == json.loads(json.dumps(result))
+    assert all(len(v) == 1 and v[0] > 0 for v in saved["seconds"].values())
+    assert saved["keras_over_keras_dae"] > 0
+    with pytest.raises(SystemExit):
+        bench.main(["--repeats", "0", "--out", str(tmp_path)])
