@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from keras_dae import layers, models, networks
+from keras_dae.utils import atomic_write
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -56,11 +57,7 @@ def main(argv=None):
     result = {"backend": keras.backend.backend(), "widths": list(widths), "images": args.images,
               "seconds": runs, "median_seconds": medians,
               "keras_over_keras_dae": round(medians["keras"] / medians["keras-dae"], 2)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"first_fit_{result['backend']}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(path)
+    path = atomic_write(args.out / f"first_fit_{result['backend']}.json", json.dumps(result, indent=2) + "\n")
     print(f"first fit, median of {args.repeats}: keras-dae {medians['keras-dae']:.1f} s, Keras alone "
           f"{medians['keras']:.1f} s ({result['keras_over_keras_dae']}×); wrote {path}")
     return result
