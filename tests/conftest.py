@@ -17,6 +17,13 @@ import tempfile
 # tests start; a value already set is kept.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
+# TensorFlow reads XLA's flags, not JAX's switch: its XLA compiles (the tests that layers and
+# networks train under XLA, tests/helpers.py::xla_for_tests) get the same level 0 there, in
+# TensorFlow processes only (in a JAX process XLA_FLAGS would override optimized_xla): test_layers
+# and test_models took 171 and 174 s instead of 184 and 194 s (alternating runs, 2026-12-08).
+if os.environ.get("KERAS_BACKEND") == "tensorflow":
+    os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+
 # JAX: one on-disk compilation cache for the run, shared by its processes (tests/run_backends.py
 # passes one folder to both JAX shards; the CLI runs, examples and workers the tests start inherit
 # it). Many tests compile the same programs (the same small models, a child process re-running

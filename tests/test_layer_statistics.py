@@ -158,7 +158,7 @@ def test_adversarial_inside_compiled_fit():
 
     model = AdversarialModel()
     x = helpers.random_inputs((32, 6))
-    model.compile(optimizer="adam", loss="mse", jit_compile=helpers.jit_for_tests())
+    model.compile(optimizer="adam", loss="mse", jit_compile=helpers.xla_for_tests())
     history = model.fit(x, x, epochs=3, batch_size=16, verbose=0)
     losses = history.history["loss"]
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from keras_dae import networks
-from tests.helpers import assert_saved_model_roundtrip, jit_for_tests, random_inputs, run_layer_test, to_numpy
+from tests.helpers import (assert_saved_model_roundtrip, jit_for_tests, random_inputs, run_layer_test, to_numpy,
+                           xla_for_tests)
 
 
 def with_sigma(x, conditioned):
@@ -94,7 +95,7 @@ def test_unet_trains_as_a_denoiser():
     net = networks.unet((8, 8, 1), widths=(4, 8), sigma_conditioning="film", embedding_dim=8)
     x = random_inputs((16, 8, 8, 1))
     noisy = x + 0.1 * np.random.default_rng(0).standard_normal(x.shape).astype("float32")
-    net.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse", jit_compile=jit_for_tests())
+    net.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse", jit_compile=xla_for_tests())
     history = net.fit([noisy, np.full((16,), 0.1, "float32")], x, epochs=5, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
 
