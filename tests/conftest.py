@@ -17,12 +17,20 @@ import tempfile
 # tests start; a value already set is kept.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
-# TensorFlow reads XLA's flags, not JAX's switch: its XLA compiles (the tests that layers and
-# networks train under XLA, tests/helpers.py::xla_for_tests) get the same level 0 there, in
-# TensorFlow processes only (in a JAX process XLA_FLAGS would override optimized_xla): test_layers
-# and test_models took 171 and 174 s instead of 184 and 194 s (alternating runs, 2026-12-08).
+# XLA's flags (read by JAX and TensorFlow, inherited by the processes the tests start):
+# - XLA's CPU backend emits its fusions through its older LLVM emitters instead of its MLIR
+#   fusion emitters, which cost more to compile than the tests' few steps gain: test_layers,
+#   test_closed_form and test_mixed_precision took 132 and 133 s instead of 186 and 167 s on
+#   JAX (alternating runs), a small U-Net's first fit under TensorFlow's XLA 14.4 s instead
+#   of 17.0 s (2026-12-08).
+# - TensorFlow reads XLA's flags, not JAX's switch: its XLA compiles (the tests that layers
+#   and networks train under XLA, tests/helpers.py::xla_for_tests) get level 0 from them, in
+#   TensorFlow processes only (in a JAX process they would override optimized_xla): test_layers
+#   and test_models took 171 and 174 s instead of 184 and 194 s (alternating runs, 2026-12-08).
+_xla_flags = ["--xla_cpu_use_fusion_emitters=false"]
 if os.environ.get("KERAS_BACKEND") == "tensorflow":
-    os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+    _xla_flags += ["--xla_backend_optimization_level=0", "--xla_llvm_disable_expensive_passes=true"]
+os.environ.setdefault("XLA_FLAGS", " ".join(_xla_flags))
 
 # JAX: one on-disk compilation cache for the run, shared by its processes (tests/run_backends.py
 # passes one folder to both JAX shards; the CLI runs, examples and workers the tests start inherit
